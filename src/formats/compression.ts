@@ -82,7 +82,7 @@ export function assertSupported(name: string, subject?: string): asserts name is
 function programFilter(program: string, args: string[], what: string): Duplex {
   const child = spawn(program, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
-  let spawnError: Error | undefined;
+  let spawnError: NodeJS.ErrnoException | undefined;
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (d: string) => {
     if (stderr.length < 2000) stderr += d;

@@ -1,0 +1,116 @@
+/**
+ * Bounded iteration over the entries of a tar stream (ustar, GNU and PAX, via
+ * tar-stream). Every tar binswarm reads comes from someone else, so counts,
+ * sizes and name lengths are capped before anything is buffered.
+ */
+import { Readable } from 'node:stream';
+import { extract, type Header as Headers } from 'tar-stream';
+import { BinswarmError } from '../errors.js';
+
+export type TarErrorCode = 'TRUNCATED' | 'BAD_TAR' | 'LIMIT_EXCEEDED';
+
+export interface TarLimits {
+  /** Most entries in one tar. */
+  maxEntries: number;
+  /** Most bytes of entry content in one tar, summed. */
+  maxTotalBytes: number;
+  /** Most bytes in one entry. */
+  maxEntrySize: number;
+  /** Longest entry name or link target. */
+  maxNameLength: number;
+}
+
+export const DEFAULT_TAR_LIMITS: TarLimits = {
+  maxEntries: 1_000_000,
+  maxTotalBytes: 64 * 1024 ** 3,
+  maxEntrySize: 16 * 1024 ** 3,
+  maxNameLength: 4096,
+};
+
+export interface TarEntry {
+  header: Headers;
+  /** The entry's content; must be consumed (or left alone: it is drained after the loop body). */
+  stream: Readable;
+}
+
+function tarError(e: unknown, subject: string | undefined): BinswarmError {
+  if (e instanceof BinswarmError) return e;
+  const msg = (e as Error)?.message ?? String(e);
+  if (/unexpected end/i.test(msg)) return new BinswarmError<TarErrorCode>('TRUNCATED', 'tar stream is truncated', { cause: e, subject });
+  return new BinswarmError<TarErrorCode>('BAD_TAR', `not a valid tar stream: ${msg}`, { cause: e, subject });
+}
+
+export function limitError(what: string, subject?: string): BinswarmError<TarErrorCode> {
+  return new BinswarmError<TarErrorCode>('LIMIT_EXCEEDED', what, { subject });
+}
+
+/**
+ * Yields each entry in order. Errors of the source (e.g. a decompressor that
+ * found corrupt input) and of the tar parser surface as BinswarmError.
+ */
+export async function* tarEntries(
+  source: Readable,
+  limits: Partial<TarLimits> = {},
+  subject?: string,
+): AsyncGenerator<TarEntry, void, undefined> {
+  const lim = { ...DEFAULT_TAR_LIMITS, ...limits };
+  const ex = extract();
+  let sourceError: unknown;
+  source.on('error', (e) => {
+    sourceError = e;
+    ex.destroy(e);
+  });
+  source.pipe(ex);
+  let count = 0;
+  let total = 0;
+  try {
+    for await (const entry of ex) {
+      const header = entry.header;
+      count += 1;
+      if (count > lim.maxEntries) throw limitError(`more than ${lim.maxEntries} tar entries`, subject);
+      const size = header.size ?? 0;
+      if (size > lim.maxEntrySize) throw limitError(`entry ${header.name} is ${size} bytes, over the ${lim.maxEntrySize}-byte limit`, subject);
+      total += size;
+      if (total > lim.maxTotalBytes) throw limitError(`tar content exceeds ${lim.maxTotalBytes} bytes`, subject);
+      if (header.name.length > lim.maxNameLength || (header.linkname?.length ?? 0) > lim.maxNameLength) {
+        throw limitError(`entry name longer than ${lim.maxNameLength} bytes`, subject);
+      }
+      // tar-stream entries are streamx streams (no readableEnded): track the end ourselves.
+      const stream = entry as unknown as Readable;
+      let done = false;
+      const onDone = () => {
+        done = true;
+      };
+      stream.once('end', onDone);
+      stream.once('close', onDone);
+      stream.once('error', onDone);
+      yield { header, stream };
+      // Drain whatever the consumer left so the parser can move on.
+      if (!done) {
+        await new Promise<void>((resolve) => {
+          stream.once('end', () => resolve());
+          stream.once('close', () => resolve());
+          stream.once('error', () => resolve());
+          stream.resume();
+        });
+      }
+    }
+  } catch (e) {
+    source.unpipe(ex);
+    source.destroy();
+    throw tarError(sourceError ?? e, subject);
+  }
+  if (sourceError) throw tarError(sourceError, subject);
+}
+
+/** Read a whole entry into memory, refusing more than `max` bytes. */
+export async function readEntry(stream: Readable, max: number, what: string, subject?: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of stream) {
+    n += (c as Buffer).length;
+    if (n > max) throw limitError(`${what} is larger than ${max} bytes`, subject);
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
