@@ -34,7 +34,7 @@ export interface TarEntry {
 }
 
 function tarError(e: unknown, subject: string | undefined): BinswarmError {
-  if (e instanceof BinswarmError) return e;
+  if (e instanceof BinswarmError) return subject === undefined ? e : e.withSubject(subject);
   const msg = (e as Error)?.message ?? String(e);
   if (/unexpected end/i.test(msg)) return new BinswarmError<TarErrorCode>('TRUNCATED', 'tar stream is truncated', { cause: e, subject });
   return new BinswarmError<TarErrorCode>('BAD_TAR', `not a valid tar stream: ${msg}`, { cause: e, subject });
