@@ -3,7 +3,7 @@
  * missing. Under BINSWARM_REQUIRE_ALL=1 (set by .ci/run) a missing dependency
  * fails the test instead, so CI cannot pass by skipping.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -58,4 +58,9 @@ export async function tempDir(t: TestContext | { after: (fn: () => unknown) => v
   const dir = await mkdtemp(join(tmpdir(), prefix));
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** Reads a JSON data file from test/fixtures/<area>/ (it stays in the source tree; tsc does not copy it). */
+export function loadTestFixture<T = unknown>(area: string, name: string): T {
+  return JSON.parse(readFileSync(join(repoRoot, 'test', 'fixtures', area, name), 'utf8')) as T;
 }
