@@ -60,7 +60,7 @@ test('a changed byte, mode or metadata file changes the digests', async (t) => {
   makeTree(join(dir, 't2'), 'hellO\n');
   makeTree(join(dir, 't3'));
   chmodSync(join(dir, 't3/usr/bin/demo'), 0o755);
-  const out = async (tree: string, md = METADATA) =>
+  const out = async (tree: string, md: Record<string, string> = METADATA) =>
     inspectPackage((await writeGpkg({ imageDir: join(dir, tree), metadata: md, out: join(dir, `${tree}-${Object.keys(md).length}.gpkg.tar`), basename: 'demo-1.0' })).path);
   const [a, b, c, d] = await Promise.all([out('t1'), out('t2'), out('t3'), out('t1', { ...METADATA, 'extra-hook': 'pkg_postinst() { evil; }\n' })]);
   assert.notEqual(a.imageDigest, b.imageDigest, 'content');
