@@ -14,10 +14,6 @@ export interface BenchResult {
 export type BenchCase = () => Promise<BenchResult>;
 
 const CASES: Record<string, () => Promise<{ default: BenchCase }>> = {
-  formats: () => import('./formats.js'),
-  trust: () => import('./trust.js'),
-  merkle: () => import('./merkle.js'),
-  coordinator: () => import('./coordinator.js'),
 };
 
 async function main(): Promise<void> {

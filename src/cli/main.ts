@@ -14,19 +14,6 @@ interface Entry {
 
 const COMMANDS: Record<string, Entry> = {
   inspect: { summary: 'Read a .gpkg.tar, .tbz2 or PKGDIR; print metadata and digests', load: () => import('./inspect.js') },
-  keygen: { summary: 'Make an Ed25519 key pair', load: () => import('./keygen.js') },
-  attest: { summary: 'Sign an attestation for a package file', load: () => import('./attest.js') },
-  'verify-attestation': { summary: 'Check an attestation envelope', load: () => import('./verify-attestation.js') },
-  certify: { summary: 'Certify an operator or builder key', load: () => import('./certify.js') },
-  revoke: { summary: 'Revoke a key you certified', load: () => import('./revoke.js') },
-  trust: { summary: 'Explain which packages a policy trusts, and why', load: () => import('./trust.js') },
-  log: { summary: 'Transparency log: checkpoints, proofs, verification', load: () => import('./log.js') },
-  coordinator: { summary: 'Run the coordinator (registry, tracker, log)', load: () => import('./coordinator.js') },
-  node: { summary: 'Run a node (blob store, contribute, gateway)', load: () => import('./node.js') },
-  publish: { summary: 'Publish a PKGDIR to the network', load: () => import('./publish.js') },
-  gateway: { summary: 'Serve a Portage binhost of what your policy trusts', load: () => import('./gateway.js') },
-  'setup-portage': { summary: 'Point Portage at a gateway (binrepos.conf)', load: () => import('./setup-portage.js') },
-  demo: { summary: 'Bring up a local network and run the demo', load: () => import('./demo.js') },
 };
 
 function usage(): string {

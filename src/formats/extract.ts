@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { BinswarmError } from '../errors.js';
 import { decompressor, suffixFor } from './compression.js';
 import { readGpkg } from './gpkg-read.js';
-import { limitError, tarEntries } from './tar.js';
+import { asTypedStreamError, limitError, pipeEntry, tarEntries } from './tar.js';
 
 export type ExtractErrorCode = 'PATH_ESCAPE' | 'LINK_ESCAPE' | 'DEVICE_NOT_ALLOWED' | 'TARGET_EXISTS' | 'BAD_ENTRY';
 
@@ -169,7 +169,7 @@ export async function extractTar(source: Readable, target: string, opts: Extract
     return result;
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
-    throw e;
+    throw asTypedStreamError(e, target);
   }
 }
 
@@ -186,7 +186,7 @@ export async function extractGpkgImage(gpkgPath: string, target: string, opts: E
       let compressed = 0;
       stream.on('data', (c: Buffer) => (compressed += c.length));
       const dec = decompressor(contents.compression);
-      stream.pipe(dec);
+      pipeEntry(stream, dec, 'image member', gpkgPath);
       return await extractTar(dec, target, { stripPrefix: 'image/', compressedBytes: () => compressed, ...opts });
     }
   }

@@ -13,7 +13,7 @@ import { assertSupported, compressionFromName, decompressor, sniffCompression, t
 import { digestImageTar } from './image-tar.js';
 import { checkMember, MemberDigester, parseManifest, type Manifest } from './manifest.js';
 import { parseMetadata, type PackageMetadata } from './metadata.js';
-import { limitError, readEntry, tarEntries, type TarLimits } from './tar.js';
+import { limitError, pipeEntry, readEntry, tarEntries, type TarLimits } from './tar.js';
 
 export type GpkgErrorCode = 'NOT_GPKG' | 'BAD_MEMBER' | 'MISSING_MEMBER' | 'COMPRESSION_MISMATCH';
 
@@ -98,8 +98,7 @@ function decompressMember(member: Readable, name: string, subject: string | unde
     raw += c.length;
     onRaw(c);
   });
-  member.pipe(dec);
-  member.on('error', (e) => dec.destroy(e));
+  pipeEntry(member, dec, name, subject);
   return { out: dec, compression, rawBytes: () => raw };
 }
 
@@ -158,6 +157,7 @@ export async function readGpkg(path: string, opts: ReadOptions = {}): Promise<Gp
       const m = decompressMember(stream, base, subject, (c) => digester.update(c));
       const limited = m.out.pipe(byteLimiter(limits.maxMetadataBytes, limits.maxRatio, limits.ratioFloor, m.rawBytes, base, subject));
       m.out.on('error', (e) => limited.destroy(e));
+      limited.on('close', () => m.out.destroy());
       metadataFiles = await readMetadataTar(limited, limits.maxMetadataBytes, subject);
     } else if (/^image\.tar(\.[a-z0-9]+)?$/.test(base)) {
       if (image) throw gpkgError('BAD_MEMBER', 'two image members', subject);
@@ -165,6 +165,7 @@ export async function readGpkg(path: string, opts: ReadOptions = {}): Promise<Gp
       compression = m.compression;
       const limited = m.out.pipe(byteLimiter(limits.maxImageBytes, limits.maxRatio, limits.ratioFloor, m.rawBytes, base, subject));
       m.out.on('error', (e) => limited.destroy(e));
+      limited.on('close', () => m.out.destroy());
       image = await digestImageTar(limited, limits.image, subject);
     } else {
       throw gpkgError('BAD_MEMBER', `unexpected member '${base}'`, subject);

@@ -13,7 +13,7 @@ import { buildConfigOf, metadataDigestOf, outputDigestOf } from './digests.js';
 import { DEFAULT_GPKG_LIMITS, readGpkg, type GpkgLimits } from './gpkg-read.js';
 import { digestImageTar } from './image-tar.js';
 import { parseMetadata, type PackageMetadata } from './metadata.js';
-import { limitError } from './tar.js';
+import { asTypedStreamError, limitError } from './tar.js';
 import { readXpak } from './xpak.js';
 
 export type InspectErrorCode = 'UNKNOWN_PACKAGE_FORMAT';
@@ -140,6 +140,14 @@ export function packageFormatOf(path: string): 'gpkg' | 'xpak' | undefined {
 }
 
 export async function inspectPackage(path: string, opts: InspectOptions = {}): Promise<PackageInfo> {
+  try {
+    return await inspectUnchecked(path, opts);
+  } catch (e) {
+    throw asTypedStreamError(e, path);
+  }
+}
+
+async function inspectUnchecked(path: string, opts: InspectOptions): Promise<PackageInfo> {
   const format = packageFormatOf(path);
   if (!format) {
     throw new BinswarmError<InspectErrorCode>('UNKNOWN_PACKAGE_FORMAT', 'not a binary package (expected .gpkg.tar or .tbz2)', { subject: path });

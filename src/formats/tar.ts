@@ -63,6 +63,7 @@ export async function* tarEntries(
   source.pipe(ex);
   let count = 0;
   let total = 0;
+  let finished = false;
   try {
     for await (const entry of ex) {
       const header = entry.header;
@@ -77,6 +78,11 @@ export async function* tarEntries(
       }
       // tar-stream entries are streamx streams (no readableEnded): track the end ourselves.
       const stream = entry as unknown as Readable;
+      // The parser may already have failed (input ended mid-entry) and destroyed this
+      // entry before we got it; its events are gone, so check now or wait forever.
+      if ((entry as unknown as { destroying: boolean }).destroying || stream.destroyed) {
+        throw new BinswarmError<TarErrorCode>('TRUNCATED', `tar stream is truncated (in ${header.name})`, { subject });
+      }
       let done = false;
       const onDone = () => {
         done = true;
@@ -95,10 +101,18 @@ export async function* tarEntries(
         });
       }
     }
+    finished = true;
   } catch (e) {
-    source.unpipe(ex);
-    source.destroy();
     throw tarError(sourceError ?? e, subject);
+  } finally {
+    // Also when the consumer stops early (its own error, or `break`): the
+    // generator is closed without reaching `catch`, and a decompressor child
+    // process still feeding `source` would keep running and hold the event loop.
+    if (!finished) {
+      source.unpipe(ex);
+      source.destroy();
+      ex.destroy();
+    }
   }
   if (sourceError) throw tarError(sourceError, subject);
 }
@@ -113,4 +127,35 @@ export async function readEntry(stream: Readable, max: number, what: string, sub
     chunks.push(c as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * Errors that escape a consumer's loop body when the stream under it breaks
+ * (streamx "Stream was destroyed", premature close) say nothing useful; the
+ * input was corrupt, so report that as a typed error.
+ */
+export function asTypedStreamError(e: unknown, subject?: string): unknown {
+  if (e instanceof BinswarmError) return e;
+  const code = (e as { code?: string })?.code;
+  if (code === 'STREAM_DESTROYED' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED' || /destroyed|premature/i.test((e as Error)?.message ?? '')) {
+    return new BinswarmError<TarErrorCode>('BAD_TAR', 'archive is corrupt (its stream ended unexpectedly)', { cause: e, subject });
+  }
+  return e;
+}
+
+/**
+ * Pipe a tar entry into `dest`. If the archive breaks mid-entry the entry is
+ * destroyed without ending; `dest` (e.g. a decompressor waiting for more
+ * input) must then fail too, or whoever reads it would wait forever.
+ */
+export function pipeEntry(entry: Readable, dest: NodeJS.WritableStream & { destroy(e?: Error): unknown }, what: string, subject?: string): void {
+  let ended = false;
+  entry.once('end', () => {
+    ended = true;
+  });
+  entry.once('close', () => {
+    if (!ended) dest.destroy(new BinswarmError<TarErrorCode>('TRUNCATED', `${what} is truncated`, { subject }));
+  });
+  entry.once('error', (e: Error) => dest.destroy(e));
+  entry.pipe(dest);
 }
