@@ -14,6 +14,7 @@ export interface BenchResult {
 export type BenchCase = () => Promise<BenchResult>;
 
 const CASES: Record<string, () => Promise<{ default: BenchCase }>> = {
+  formats: () => import('./formats.js'),
 };
 
 async function main(): Promise<void> {

@@ -90,7 +90,11 @@ function programFilter(program: string, args: string[], what: string): Duplex {
   // The program may exit early on bad input; its exit status tells why, so EPIPE here is noise.
   child.stdin.on('error', () => {});
 
+  // Buffers of 1 MiB, not the 16 KiB default: with small ones the child's
+  // stdout is paused after every 64 KiB pipe read and the program stalls.
   const duplex = new Duplex({
+    readableHighWaterMark: 1 << 20,
+    writableHighWaterMark: 1 << 20,
     write(chunk: Buffer, _enc, cb) {
       if (child.stdin.destroyed) return cb();
       if (child.stdin.write(chunk)) cb();

@@ -11,7 +11,8 @@ import { Readable, Transform } from 'node:stream';
 import { BinswarmError } from '../errors.js';
 import { assertSupported, compressionFromName, decompressor, sniffCompression, type Compression } from './compression.js';
 import { digestImageTar } from './image-tar.js';
-import { checkMember, MemberDigester, parseManifest, type Manifest } from './manifest.js';
+import { checkMember, MANIFEST_HASHES, parseManifest, type Manifest } from './manifest.js';
+import { HashThread, inlineHash } from './hash-thread.js';
 import { parseMetadata, type PackageMetadata } from './metadata.js';
 import { limitError, pipeEntry, readEntry, tarEntries, type TarLimits } from './tar.js';
 
@@ -68,6 +69,7 @@ function gpkgError(code: GpkgErrorCode, message: string, subject?: string): Bins
 function byteLimiter(max: number, ratio: number, floor: number, compressedSoFar: () => number, what: string, subject?: string): Transform {
   let n = 0;
   return new Transform({
+    highWaterMark: 1 << 20,
     transform(chunk: Buffer, _enc, cb) {
       n += chunk.length;
       if (n > max) return cb(limitError(`${what} decompresses to more than ${max} bytes`, subject));
@@ -103,15 +105,41 @@ function decompressMember(member: Readable, name: string, subject: string | unde
 }
 
 export async function readGpkg(path: string, opts: ReadOptions = {}): Promise<GpkgContents> {
-  const subject = path;
-  const limits = { ...DEFAULT_GPKG_LIMITS, ...opts.limits };
   const size = (await stat(path)).size;
   const file = createReadStream(path, { highWaterMark: 1 << 20, signal: opts.signal });
-  const archiveHashes: Hash[] = [createHash('sha256')];
-  if (opts.portageDigests) archiveHashes.push(createHash('md5'), createHash('sha1'));
-  file.on('data', (c) => {
-    for (const h of archiveHashes) h.update(c as Buffer);
-  });
+  const thread = size >= THREAD_MIN_BYTES ? new HashThread() : undefined;
+  try {
+    return await readGpkgFrom(file, size, thread, opts);
+  } finally {
+    file.destroy();
+    await thread?.close();
+  }
+}
+
+/** Big archives hash their compressed side in a worker (see hash-thread.ts); small ones inline. */
+const THREAD_MIN_BYTES = 16 << 20;
+
+/** The Manifest's digests of one member, keyed by Manifest name (BLAKE2B, SHA512). */
+function memberHash(thread: HashThread | undefined, large: boolean): { update(c: Buffer): void; size: () => number; digest(): Promise<Record<string, string>> } {
+  const names = Object.keys(MANIFEST_HASHES);
+  const h = thread && large ? thread.stream(names.map((n) => MANIFEST_HASHES[n]!)) : inlineHash(names.map((n) => MANIFEST_HASHES[n]!));
+  return {
+    update: (c) => h.update(c),
+    size: () => h.size,
+    digest: async () => {
+      const d = await h.digest();
+      return Object.fromEntries(names.map((n) => [n, d[MANIFEST_HASHES[n]!]!]));
+    },
+  };
+}
+
+async function readGpkgFrom(file: Readable, size: number, thread: HashThread | undefined, opts: ReadOptions): Promise<GpkgContents> {
+  const path = (file as unknown as { path: string }).path;
+  const subject = path;
+  const limits = { ...DEFAULT_GPKG_LIMITS, ...opts.limits };
+  const archiveAlgs = opts.portageDigests ? ['sha256', 'md5', 'sha1'] : ['sha256'];
+  const archiveHash = thread ? thread.stream(archiveAlgs) : inlineHash(archiveAlgs);
+  file.on('data', (c) => archiveHash.update(c as Buffer));
 
   const seen = new Set<string>();
   const computed = new Map<string, { size: number; digests: Record<string, string> }>();
@@ -140,7 +168,7 @@ export async function readGpkg(path: string, opts: ReadOptions = {}): Promise<Gp
     if (manifest !== undefined) throw gpkgError('BAD_MEMBER', `member '${base}' follows the Manifest, which must be last`, subject);
     index++;
 
-    const digester = new MemberDigester();
+    const digester = memberHash(thread, header.size !== undefined && header.size >= THREAD_MIN_BYTES);
     if (base === 'Manifest') {
       const bytes = await readEntry(stream, 1 << 20, 'Manifest', subject);
       manifest = parseManifest(bytes, subject);
@@ -170,7 +198,7 @@ export async function readGpkg(path: string, opts: ReadOptions = {}): Promise<Gp
     } else {
       throw gpkgError('BAD_MEMBER', `unexpected member '${base}'`, subject);
     }
-    computed.set(base, { size: digester.size, digests: digester.digest() });
+    computed.set(base, { size: digester.size(), digests: await digester.digest() });
   }
 
   // The digest must cover every byte, including tar padding after the last member.
@@ -184,7 +212,7 @@ export async function readGpkg(path: string, opts: ReadOptions = {}): Promise<Gp
     if (!computed.has(name)) throw new BinswarmError('MANIFEST_MISMATCH', `Manifest lists '${name}', which is not in the archive`, { subject });
   }
 
-  const [sha256, md5, sha1] = archiveHashes.map((h) => h.digest('hex'));
+  const { sha256, md5, sha1 } = await archiveHash.digest();
   return {
     basename: prefix!,
     compression,

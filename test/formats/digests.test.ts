@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ImageDigester, METADATA_EXCLUDED, metadataDigestOf, outputDigestOf, depAbiFromDepend } from '../../src/formats/digests.js';
@@ -97,4 +98,23 @@ test('depAbi comes from := atoms only', () => {
     'dev-libs/b:2/2.1',
     'x11-libs/f:5/5.1',
   ]);
+});
+
+test('a large archive (hashed in a worker thread) gives the same digests and still catches a flipped byte', async (t) => {
+  const dir = await tempDir(t);
+  const tree = join(dir, 'tree');
+  mkdirSync(join(tree, 'usr/lib'), { recursive: true });
+  // Incompressible, so the image member is past the 16 MiB worker threshold.
+  writeFileSync(join(tree, 'usr/lib/blob'), randomBytes(20 << 20));
+  const out = join(dir, 'big.gpkg.tar');
+  const written = await writeGpkg({ imageDir: tree, metadata: METADATA, out, basename: 'demo-1.0', compression: 'gzip' });
+  const info = await inspectPackage(out, { portageDigests: true });
+  const bytes = readFileSync(out);
+  assert.equal(info.archive.sha256, createHash('sha256').update(bytes).digest('hex'));
+  assert.equal(info.archive.sha256, written.sha256);
+  assert.equal(info.md5, createHash('md5').update(bytes).digest('hex'));
+  // Flip one byte in the middle of the image member: only the Manifest's digests can tell.
+  bytes[Math.floor(bytes.length / 2)]! ^= 0x01;
+  writeFileSync(out, bytes);
+  await assert.rejects(inspectPackage(out), (e: { code?: string }) => ['MANIFEST_MISMATCH', 'CORRUPT_COMPRESSION'].includes(e.code ?? ''));
 });
