@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { generateKey, publicKeyToPem } from '../../src/trust/keys.js';
+import { loadPolicy, parsePolicy, thresholdFor } from '../../src/trust/policy.js';
+import { tempDir } from '../helpers/env.js';
+
+test('a full policy file loads, keys relative to it', async (t) => {
+  const dir = await tempDir(t);
+  const root = generateKey();
+  const w = generateKey();
+  writeFileSync(join(dir, 'root.pub'), publicKeyToPem(root.publicKey));
+  writeFileSync(join(dir, 'w.pub'), publicKeyToPem(w.publicKey));
+  writeFileSync(
+    join(dir, 'policy.toml'),
+    `roots = ["root.pub"]\nthreshold = 3\non-dispute = "majority"\n[overrides]\n"sys-libs/glibc" = 4\n"app-crypt/*" = "never"\n[witnesses]\nrequired = 1\nkeys = [{ name = "w1.example", key = "w.pub" }]\n`,
+  );
+  const p = loadPolicy(join(dir, 'policy.toml'));
+  assert.equal(p.roots[0]!.id, root.publicKey.id);
+  assert.equal(p.threshold, 3);
+  assert.equal(p.onDispute, 'majority');
+  assert.equal(p.witnesses.keys[0]!.name, 'w1.example');
+  assert.equal(thresholdFor(p, 'sys-libs/glibc-2.40-r3'), 4);
+  assert.equal(thresholdFor(p, 'app-crypt/gnupg-2.4.5'), 'never');
+  assert.equal(thresholdFor(p, 'app-misc/hello-1.0'), 3);
+});
+
+test('defaults and opting out entirely', () => {
+  const pem = publicKeyToPem(generateKey().publicKey);
+  const p = parsePolicy(`roots = [${JSON.stringify(pem)}]\n`, '/');
+  assert.deepEqual([p.threshold, p.onDispute, p.witnesses.required], [2, 'reject', 0]);
+  assert.equal(thresholdFor(parsePolicy(`roots = [${JSON.stringify(pem)}]\nthreshold = "never"\n`, '/'), 'app-misc/hello-1.0'), 'never');
+});
+
+test('bad policies are refused with the reason', () => {
+  const pem = JSON.stringify(publicKeyToPem(generateKey().publicKey));
+  const cases: [string, RegExp][] = [
+    ['roots = [', /TOML/],
+    ['threshold = 2\n', /roots/],
+    [`roots = [${pem}]\nthreshold = 0\n`, /threshold/],
+    [`roots = [${pem}]\nthreshold = "sometimes"\n`, /threshold/],
+    [`roots = [${pem}]\non-dispute = "coin"\n`, /on-dispute/],
+    [`roots = [${pem}]\n[overrides]\n"not an atom" = 2\n`, /overrides/],
+    [`roots = [${pem}]\nunknown = 1\n`, /unknown|Unrecognized/i],
+    [`roots = ["missing.pub"]\n`, /cannot read key file/],
+    [`roots = [${pem}]\n[witnesses]\nrequired = 2\n`, /witnesses.required/],
+  ];
+  for (const [text, re] of cases) assert.throws(() => parsePolicy(text, '/nonexistent'), (e: { code?: string; message: string }) => e.code === 'BAD_POLICY' && re.test(e.message), text);
+});
