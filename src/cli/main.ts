@@ -14,6 +14,13 @@ interface Entry {
 
 const COMMANDS: Record<string, Entry> = {
   inspect: { summary: 'Read a .gpkg.tar, .tbz2 or PKGDIR; print metadata and digests', load: () => import('./inspect.js') },
+  keygen: { summary: 'Make an Ed25519 key pair', load: () => import('./keygen.js') },
+  attest: { summary: 'Sign an attestation for a package file', load: () => import('./attest.js') },
+  'verify-attestation': { summary: 'Check an attestation envelope', load: () => import('./verify-attestation.js') },
+  certify: { summary: 'Certify an operator or builder key', load: () => import('./certify.js') },
+  revoke: { summary: 'Revoke a key you certified', load: () => import('./revoke.js') },
+  trust: { summary: 'Explain which packages a policy trusts, and why', load: () => import('./trust.js') },
+  log: { summary: 'Transparency log: verify checkpoints and proofs, cosign as a witness', load: () => import('./log.js') },
 };
 
 function usage(): string {
