@@ -15,6 +15,8 @@ export type BenchCase = () => Promise<BenchResult>;
 
 const CASES: Record<string, () => Promise<{ default: BenchCase }>> = {
   formats: () => import('./formats.js'),
+  trust: () => import('./trust.js'),
+  merkle: () => import('./merkle.js'),
 };
 
 async function main(): Promise<void> {

@@ -30,6 +30,13 @@ export function signEnvelope(payloadType: string, payload: Uint8Array, key: Priv
   return { payloadType, payload: Buffer.from(payload).toString('base64'), signatures: [{ keyid: key.publicKey.id, sig: sig.toString('base64') }] };
 }
 
+/** The payload bytes; only canonical base64 is accepted, so one payload has one envelope text. */
+export function decodePayload(env: Envelope, subject?: string): Buffer {
+  const payload = Buffer.from(env.payload, 'base64');
+  if (payload.toString('base64') !== env.payload) throw new BinswarmError<DsseErrorCode>('BAD_ENVELOPE', 'payload is not canonical base64', { subject });
+  return payload;
+}
+
 export function parseEnvelope(value: unknown, subject?: string): Envelope {
   const r = EnvelopeSchema.safeParse(value);
   if (!r.success) throw new BinswarmError<DsseErrorCode>('BAD_ENVELOPE', `not a DSSE envelope: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? ''}`.trim(), { subject });
@@ -40,12 +47,11 @@ export function parseEnvelope(value: unknown, subject?: string): Envelope {
  * Checks the payload type and finds one signature that verifies under a key
  * `lookup` knows. Returns the payload bytes and the key that signed them.
  */
-export function openEnvelope(env: Envelope, expectedType: string, lookup: (keyid: string) => PublicKey | undefined, subject?: string): { payload: Buffer; signer: PublicKey } {
+export function openEnvelope(env: Envelope, expectedType: string, lookup: (keyid: string) => PublicKey | undefined, subject?: string, decoded?: Buffer): { payload: Buffer; signer: PublicKey } {
   if (env.payloadType !== expectedType) {
     throw new BinswarmError<DsseErrorCode>('WRONG_PAYLOAD_TYPE', `payloadType is '${env.payloadType.slice(0, 80)}', expected '${expectedType}'`, { subject });
   }
-  const payload = Buffer.from(env.payload, 'base64');
-  if (payload.toString('base64') !== env.payload) throw new BinswarmError<DsseErrorCode>('BAD_ENVELOPE', 'payload is not canonical base64', { subject });
+  const payload = decoded ?? decodePayload(env, subject);
   const message = pae(env.payloadType, payload);
   let known = false;
   for (const s of env.signatures) {

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { BinswarmError } from '../errors.js';
 import { buildKeyOf, configKeyOf, type BuildConfig } from '../formats/build-config.js';
 import { canonicalJson } from '../formats/canonical-json.js';
-import { openEnvelope, parseEnvelope, signEnvelope, type Envelope } from './dsse.js';
+import { decodePayload, openEnvelope, parseEnvelope, signEnvelope, type Envelope } from './dsse.js';
 import { publicKeyFromRaw, type PrivateKey, type PublicKey } from './keys.js';
 
 export type StatementErrorCode = 'BAD_STATEMENT' | 'KEY_MISMATCH' | 'BUILD_KEY_MISMATCH';
@@ -95,8 +95,18 @@ export function keyRef(k: PublicKey): { keyId: string; publicKey: string } {
   return { keyId: k.id, publicKey: k.raw.toString('base64') };
 }
 
+// Building a KeyObject costs about as much as a signature check; coordinators
+// and gateways see the same few thousand builder keys over and over.
+const keyCache = new Map<string, PublicKey>();
+const KEY_CACHE_MAX = 10_000;
+
 export function publicKeyOfRef(ref: { keyId: string; publicKey: string }, subject?: string): PublicKey {
-  const k = publicKeyFromRaw(Buffer.from(ref.publicKey, 'base64'));
+  let k = keyCache.get(ref.publicKey);
+  if (!k) {
+    k = publicKeyFromRaw(Buffer.from(ref.publicKey, 'base64'));
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
+    keyCache.set(ref.publicKey, k);
+  }
   if (k.id !== ref.keyId) throw new BinswarmError<StatementErrorCode>('KEY_MISMATCH', 'keyId is not the sha256 of the public key', { subject });
   return k;
 }
@@ -154,10 +164,13 @@ export function signAttestation(input: AttestationInput, builder: PrivateKey): E
 /** Signature by the builder key named inside, schema, and buildKey/configKey recomputed. */
 export function openAttestation(value: unknown, subject?: string): Opened<Attestation> {
   const envelope = parseEnvelope(value, subject);
-  const claimed = peek(AttestationSchema, envelope, 'attestation', subject);
-  const builder = publicKeyOfRef(claimed.builder, subject);
-  const { payload, signer } = openEnvelope(envelope, ATTESTATION_TYPE, (id) => (id === builder.id ? builder : undefined), subject);
+  // The payload is parsed once: the bytes openEnvelope verifies are the same
+  // base64 decoded here, so the statement read before the check is the signed one.
+  if (envelope.payloadType !== ATTESTATION_TYPE) openEnvelope(envelope, ATTESTATION_TYPE, () => undefined, subject);
+  const payload = decodePayload(envelope, subject);
   const statement = parsePayload(AttestationSchema, payload, 'attestation', subject);
+  const builder = publicKeyOfRef(statement.builder, subject);
+  const { signer } = openEnvelope(envelope, ATTESTATION_TYPE, (id) => (id === builder.id ? builder : undefined), subject, payload);
   if (statement.cpv !== statement.buildConfig.cpv) throw new BinswarmError<StatementErrorCode>('BAD_STATEMENT', 'cpv differs from the build config', { subject });
   if (buildKeyOf(statement.buildConfig) !== statement.buildKey || configKeyOf(statement.buildConfig) !== statement.configKey) {
     throw new BinswarmError<StatementErrorCode>('BUILD_KEY_MISMATCH', 'buildKey/configKey do not match the build config', { subject });
