@@ -1,0 +1,51 @@
+/**
+ * Versioned schema, one list for both backends. Each step is plain SQL with
+ * the few dialect differences spelled out ({blob}, {bigint}); applying is
+ * idempotent and a database newer than the code is refused.
+ */
+export interface Migration {
+  version: number;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE peers (key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, roles TEXT NOT NULL, url TEXT, capacity {bigint} NOT NULL DEFAULT 0,
+  failure_domain TEXT, first_seen {bigint} NOT NULL, last_seen {bigint} NOT NULL);
+CREATE TABLE nonces (key_id TEXT NOT NULL, nonce TEXT NOT NULL, expires_at {bigint} NOT NULL, PRIMARY KEY (key_id, nonce));
+CREATE TABLE log_meta (id INTEGER PRIMARY KEY CHECK (id = 1), size {bigint} NOT NULL);
+INSERT INTO log_meta (id, size) VALUES (1, 0);
+CREATE TABLE log_nodes (level INTEGER NOT NULL, idx {bigint} NOT NULL, hash {blob} NOT NULL, PRIMARY KEY (level, idx));
+CREATE TABLE log_leaves (idx {bigint} PRIMARY KEY, data {blob} NOT NULL);
+CREATE TABLE checkpoints (size {bigint} PRIMARY KEY, text TEXT NOT NULL);
+CREATE TABLE attestations (id TEXT PRIMARY KEY, signer TEXT NOT NULL, kind TEXT NOT NULL, cpv TEXT NOT NULL, chost TEXT NOT NULL,
+  build_key TEXT NOT NULL, config_key TEXT NOT NULL, output_digest TEXT NOT NULL, archive_sha256 TEXT NOT NULL, archive_size {bigint} NOT NULL,
+  piece_root TEXT NOT NULL, time {bigint} NOT NULL, log_index {bigint} NOT NULL UNIQUE, envelope TEXT NOT NULL);
+CREATE INDEX attestations_cpv ON attestations (cpv, log_index);
+CREATE INDEX attestations_chost ON attestations (chost, log_index);
+CREATE INDEX attestations_config ON attestations (config_key, log_index);
+CREATE INDEX attestations_build ON attestations (build_key);
+CREATE TABLE certificates (id TEXT PRIMARY KEY, subject TEXT NOT NULL, issuer TEXT NOT NULL, role TEXT NOT NULL, name TEXT NOT NULL,
+  not_before {bigint} NOT NULL, not_after {bigint} NOT NULL, log_index {bigint} NOT NULL UNIQUE, envelope TEXT NOT NULL);
+CREATE INDEX certificates_subject ON certificates (subject);
+CREATE TABLE revocations (id TEXT PRIMARY KEY, subject TEXT NOT NULL, issuer TEXT NOT NULL, time {bigint} NOT NULL,
+  log_index {bigint} NOT NULL UNIQUE, envelope TEXT NOT NULL);
+CREATE TABLE disputes (build_key TEXT PRIMARY KEY, cpv TEXT NOT NULL, output_digests TEXT NOT NULL, first_seen {bigint} NOT NULL, log_index {bigint} NOT NULL);
+CREATE TABLE archives (sha256 TEXT PRIMARY KEY, size {bigint} NOT NULL, piece_root TEXT NOT NULL, output_digest TEXT NOT NULL);
+CREATE INDEX archives_output ON archives (output_digest);
+CREATE TABLE holders (archive_sha256 TEXT NOT NULL, peer TEXT NOT NULL, url TEXT NOT NULL, announced_at {bigint} NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (archive_sha256, peer));
+CREATE TABLE binrevs (config_key TEXT NOT NULL, build_key TEXT NOT NULL, binrev INTEGER NOT NULL, log_index {bigint} NOT NULL,
+  PRIMARY KEY (config_key, build_key), UNIQUE (config_key, binrev));
+CREATE TABLE demand (peer TEXT NOT NULL, config_key TEXT NOT NULL, time {bigint} NOT NULL, PRIMARY KEY (peer, config_key));
+`,
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+export function dialect(sql: string, kind: 'sqlite' | 'postgres'): string {
+  return sql.replaceAll('{blob}', kind === 'sqlite' ? 'BLOB' : 'BYTEA').replaceAll('{bigint}', kind === 'sqlite' ? 'INTEGER' : 'BIGINT');
+}

@@ -1,0 +1,252 @@
+/** The Store over either SQL backend (see db.ts); one implementation, one test suite. */
+import { BinswarmError } from '../../errors.js';
+import { nodeMissing, type HashStore, type NodeKey } from '../../log/hash-store.js';
+import { migrate, PgDb, SqliteDb, type Db, type Row } from './db.js';
+import type { ArchiveRecord, AttestationQuery, AttestationRecord, CertificateRecord, DisputeRecord, HolderRecord, PeerRecord, RevocationRecord, Store, StoreTx } from './types.js';
+
+const n = (v: unknown) => Number(v);
+const s = (v: unknown) => (v === null || v === undefined ? null : String(v));
+
+function attestation(r: Row): AttestationRecord {
+  return {
+    id: String(r.id), signer: String(r.signer), kind: String(r.kind), cpv: String(r.cpv), chost: String(r.chost), buildKey: String(r.build_key),
+    configKey: String(r.config_key), outputDigest: String(r.output_digest), archiveSha256: String(r.archive_sha256), archiveSize: n(r.archive_size),
+    pieceRoot: String(r.piece_root), time: n(r.time), logIndex: n(r.log_index), envelope: String(r.envelope),
+  };
+}
+
+function certificate(r: Row): CertificateRecord {
+  return { id: String(r.id), subject: String(r.subject), issuer: String(r.issuer), role: String(r.role), name: String(r.name), notBefore: n(r.not_before), notAfter: n(r.not_after), logIndex: n(r.log_index), envelope: String(r.envelope) };
+}
+
+function revocation(r: Row): RevocationRecord {
+  return { id: String(r.id), subject: String(r.subject), issuer: String(r.issuer), time: n(r.time), logIndex: n(r.log_index), envelope: String(r.envelope) };
+}
+
+function dispute(r: Row): DisputeRecord {
+  return { buildKey: String(r.build_key), cpv: String(r.cpv), outputDigests: JSON.parse(String(r.output_digests)) as string[], firstSeen: n(r.first_seen), logIndex: n(r.log_index) };
+}
+
+function peer(r: Row): PeerRecord {
+  return { keyId: String(r.key_id), publicKey: String(r.public_key), roles: JSON.parse(String(r.roles)) as string[], url: s(r.url), capacity: n(r.capacity), failureDomain: s(r.failure_domain), firstSeen: n(r.first_seen), lastSeen: n(r.last_seen) };
+}
+
+/** The log's hashes in the log_nodes/log_meta tables. */
+class SqlHashStore implements HashStore {
+  constructor(private readonly db: Db) {}
+
+  async size(): Promise<number> {
+    return n((await this.db.all('SELECT size FROM log_meta WHERE id = 1'))[0]!.size);
+  }
+
+  async getNodes(keys: NodeKey[]): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    for (const k of keys) {
+      const rows = await this.db.all('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?', [k.level, k.index]);
+      if (rows.length === 0) throw nodeMissing(k);
+      out.push(Buffer.from(rows[0]!.hash as Uint8Array));
+    }
+    return out;
+  }
+
+  async append(newSize: number, nodes: (NodeKey & { hash: Uint8Array })[]): Promise<void> {
+    for (const k of nodes) await this.db.run('INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)', [k.level, k.index, Buffer.from(k.hash)]);
+    const changed = await this.db.run('UPDATE log_meta SET size = ? WHERE id = 1 AND size <= ?', [newSize, newSize]);
+    if (changed !== 1) throw new BinswarmError('STORE_CONFLICT', 'log size would go backwards');
+  }
+}
+
+function txOf(db: Db): StoreTx {
+  return {
+    log: new SqlHashStore(db),
+    putLeaf: async (index, data) => void (await db.run('INSERT INTO log_leaves (idx, data) VALUES (?, ?)', [index, data])),
+    insertAttestation: async (r) => {
+      if ((await db.all('SELECT 1 FROM attestations WHERE id = ?', [r.id])).length > 0) return false;
+      await db.run(
+        'INSERT INTO attestations (id, signer, kind, cpv, chost, build_key, config_key, output_digest, archive_sha256, archive_size, piece_root, time, log_index, envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        [r.id, r.signer, r.kind, r.cpv, r.chost, r.buildKey, r.configKey, r.outputDigest, r.archiveSha256, r.archiveSize, r.pieceRoot, r.time, r.logIndex, r.envelope],
+      );
+      return true;
+    },
+    insertCertificate: async (r) => {
+      if ((await db.all('SELECT 1 FROM certificates WHERE id = ?', [r.id])).length > 0) return false;
+      await db.run('INSERT INTO certificates (id, subject, issuer, role, name, not_before, not_after, log_index, envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [r.id, r.subject, r.issuer, r.role, r.name, r.notBefore, r.notAfter, r.logIndex, r.envelope]);
+      return true;
+    },
+    insertRevocation: async (r) => {
+      if ((await db.all('SELECT 1 FROM revocations WHERE id = ?', [r.id])).length > 0) return false;
+      await db.run('INSERT INTO revocations (id, subject, issuer, time, log_index, envelope) VALUES (?, ?, ?, ?, ?, ?)', [r.id, r.subject, r.issuer, r.time, r.logIndex, r.envelope]);
+      return true;
+    },
+    upsertDispute: async (r) => {
+      const rows = await db.all('SELECT output_digests FROM disputes WHERE build_key = ?', [r.buildKey]);
+      const digests = JSON.stringify([...new Set(r.outputDigests)].sort());
+      if (rows.length === 0) {
+        await db.run('INSERT INTO disputes (build_key, cpv, output_digests, first_seen, log_index) VALUES (?, ?, ?, ?, ?)', [r.buildKey, r.cpv, digests, r.firstSeen, r.logIndex]);
+        return 'new';
+      }
+      if (String(rows[0]!.output_digests) === digests) return 'same';
+      await db.run('UPDATE disputes SET output_digests = ?, log_index = ? WHERE build_key = ?', [digests, r.logIndex, r.buildKey]);
+      return 'updated';
+    },
+    upsertArchive: async (r) => {
+      if ((await db.all('SELECT 1 FROM archives WHERE sha256 = ?', [r.sha256])).length > 0) return;
+      await db.run('INSERT INTO archives (sha256, size, piece_root, output_digest) VALUES (?, ?, ?, ?)', [r.sha256, r.size, r.pieceRoot, r.outputDigest]);
+    },
+    putCheckpoint: async (size, text) => {
+      await db.run('DELETE FROM checkpoints WHERE size = ?', [size]);
+      await db.run('INSERT INTO checkpoints (size, text) VALUES (?, ?)', [size, text]);
+    },
+    assignBinrev: async (configKey, buildKey, logIndex) => {
+      const have = await db.all('SELECT binrev FROM binrevs WHERE config_key = ? AND build_key = ?', [configKey, buildKey]);
+      if (have.length > 0) return { binrev: n(have[0]!.binrev), fresh: false };
+      const max = await db.all('SELECT MAX(binrev) AS m FROM binrevs WHERE config_key = ?', [configKey]);
+      const binrev = n(max[0]?.m ?? 0) + 1;
+      await db.run('INSERT INTO binrevs (config_key, build_key, binrev, log_index) VALUES (?, ?, ?, ?)', [configKey, buildKey, binrev, logIndex]);
+      return { binrev, fresh: true };
+    },
+    attestationsByBuildKey: async (buildKey) => (await db.all('SELECT * FROM attestations WHERE build_key = ? ORDER BY log_index', [buildKey])).map(attestation),
+  };
+}
+
+export class SqlStore implements Store {
+  readonly log: HashStore;
+
+  private constructor(private readonly db: Db) {
+    this.log = new SqlHashStore(db);
+  }
+
+  get kind(): 'sqlite' | 'postgres' {
+    return this.db.kind;
+  }
+
+  static async open(db: Db): Promise<SqlStore> {
+    await migrate(db);
+    return new SqlStore(db);
+  }
+
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+    return this.db.tx((db) => fn(txOf(db)));
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  async upsertPeer(p: PeerRecord): Promise<void> {
+    await this.db.tx(async (db) => {
+      const had = await db.all('SELECT first_seen FROM peers WHERE key_id = ?', [p.keyId]);
+      if (had.length > 0) {
+        await db.run('UPDATE peers SET roles = ?, url = ?, capacity = ?, failure_domain = ?, last_seen = ? WHERE key_id = ?', [JSON.stringify(p.roles), p.url, p.capacity, p.failureDomain, p.lastSeen, p.keyId]);
+      } else {
+        await db.run('INSERT INTO peers (key_id, public_key, roles, url, capacity, failure_domain, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [p.keyId, p.publicKey, JSON.stringify(p.roles), p.url, p.capacity, p.failureDomain, p.firstSeen, p.lastSeen]);
+      }
+    });
+  }
+
+  async getPeer(keyId: string): Promise<PeerRecord | undefined> {
+    const rows = await this.db.all('SELECT * FROM peers WHERE key_id = ?', [keyId]);
+    return rows[0] ? peer(rows[0]) : undefined;
+  }
+
+  async listPeers(): Promise<PeerRecord[]> {
+    return (await this.db.all('SELECT * FROM peers ORDER BY key_id')).map(peer);
+  }
+
+  async useNonce(keyId: string, nonce: string, expiresAt: number, now: number): Promise<boolean> {
+    return this.db.tx(async (db) => {
+      await db.run('DELETE FROM nonces WHERE expires_at < ?', [now]);
+      if ((await db.all('SELECT 1 FROM nonces WHERE key_id = ? AND nonce = ?', [keyId, nonce])).length > 0) return false;
+      await db.run('INSERT INTO nonces (key_id, nonce, expires_at) VALUES (?, ?, ?)', [keyId, nonce, expiresAt]);
+      return true;
+    });
+  }
+
+  async queryAttestations(q: AttestationQuery): Promise<AttestationRecord[]> {
+    const where: string[] = ['log_index > ?'];
+    const params: unknown[] = [q.after ?? -1];
+    for (const [col, v] of [['cpv', q.cpv], ['chost', q.chost], ['config_key', q.configKey], ['build_key', q.buildKey]] as const) {
+      if (v !== undefined) {
+        where.push(`${col} = ?`);
+        params.push(v);
+      }
+    }
+    params.push(Math.min(q.limit ?? 1000, 5000));
+    return (await this.db.all(`SELECT * FROM attestations WHERE ${where.join(' AND ')} ORDER BY log_index LIMIT ?`, params)).map(attestation);
+  }
+
+  async listCertificates(after = -1, limit = 1000): Promise<CertificateRecord[]> {
+    return (await this.db.all('SELECT * FROM certificates WHERE log_index > ? ORDER BY log_index LIMIT ?', [after, Math.min(limit, 5000)])).map(certificate);
+  }
+
+  async certificatesOf(subject: string): Promise<CertificateRecord[]> {
+    return (await this.db.all('SELECT * FROM certificates WHERE subject = ? ORDER BY log_index', [subject])).map(certificate);
+  }
+
+  async listRevocations(after = -1, limit = 1000): Promise<RevocationRecord[]> {
+    return (await this.db.all('SELECT * FROM revocations WHERE log_index > ? ORDER BY log_index LIMIT ?', [after, Math.min(limit, 5000)])).map(revocation);
+  }
+
+  async listDisputes(buildKey?: string): Promise<DisputeRecord[]> {
+    const rows = buildKey ? await this.db.all('SELECT * FROM disputes WHERE build_key = ?', [buildKey]) : await this.db.all('SELECT * FROM disputes ORDER BY log_index');
+    return rows.map(dispute);
+  }
+
+  async getArchive(sha256: string): Promise<ArchiveRecord | undefined> {
+    const r = (await this.db.all('SELECT * FROM archives WHERE sha256 = ?', [sha256]))[0];
+    return r ? { sha256: String(r.sha256), size: n(r.size), pieceRoot: String(r.piece_root), outputDigest: String(r.output_digest) } : undefined;
+  }
+
+  async archivesWithOutput(outputDigest: string): Promise<ArchiveRecord[]> {
+    return (await this.db.all('SELECT * FROM archives WHERE output_digest = ?', [outputDigest])).map((r) => ({ sha256: String(r.sha256), size: n(r.size), pieceRoot: String(r.piece_root), outputDigest: String(r.output_digest) }));
+  }
+
+  async addHolder(h: Omit<HolderRecord, 'failures'>): Promise<void> {
+    await this.db.tx(async (db) => {
+      const had = await db.run('UPDATE holders SET url = ?, announced_at = ? WHERE archive_sha256 = ? AND peer = ?', [h.url, h.announcedAt, h.archiveSha256, h.peer]);
+      if (had === 0) await db.run('INSERT INTO holders (archive_sha256, peer, url, announced_at, failures) VALUES (?, ?, ?, ?, 0)', [h.archiveSha256, h.peer, h.url, h.announcedAt]);
+    });
+  }
+
+  async holdersOf(sha256: string): Promise<HolderRecord[]> {
+    return (await this.db.all('SELECT * FROM holders WHERE archive_sha256 = ? ORDER BY failures, announced_at DESC', [sha256])).map((r) => ({
+      archiveSha256: String(r.archive_sha256), peer: String(r.peer), url: String(r.url), announcedAt: n(r.announced_at), failures: n(r.failures),
+    }));
+  }
+
+  async reportBadHolder(sha256: string, peerId: string): Promise<void> {
+    await this.db.run('UPDATE holders SET failures = failures + 1 WHERE archive_sha256 = ? AND peer = ?', [sha256, peerId]);
+  }
+
+  async getLeaves(from: number, to: number): Promise<Buffer[]> {
+    return (await this.db.all('SELECT data FROM log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx', [from, to])).map((r) => Buffer.from(r.data as Uint8Array));
+  }
+
+  async latestCheckpoint(): Promise<{ size: number; text: string } | undefined> {
+    const r = (await this.db.all('SELECT size, text FROM checkpoints ORDER BY size DESC LIMIT 1'))[0];
+    return r ? { size: n(r.size), text: String(r.text) } : undefined;
+  }
+
+  async binrevOf(buildKey: string): Promise<number | undefined> {
+    const r = (await this.db.all('SELECT binrev FROM binrevs WHERE build_key = ?', [buildKey]))[0];
+    return r ? n(r.binrev) : undefined;
+  }
+
+  async recordDemand(peerId: string, configKey: string, time: number): Promise<void> {
+    await this.db.tx(async (db) => {
+      if ((await db.run('UPDATE demand SET time = ? WHERE peer = ? AND config_key = ?', [time, peerId, configKey])) === 0) {
+        await db.run('INSERT INTO demand (peer, config_key, time) VALUES (?, ?, ?)', [peerId, configKey, time]);
+      }
+    });
+  }
+
+  async demandFor(configKey: string, since: number): Promise<number> {
+    return n((await this.db.all('SELECT COUNT(DISTINCT peer) AS c FROM demand WHERE config_key = ? AND time >= ?', [configKey, since]))[0]!.c);
+  }
+}
+
+/** `postgres://…` → PostgreSQL; anything else is a SQLite file path (or `:memory:`). */
+export function openStore(location: string): Promise<SqlStore> {
+  const db = /^postgres(ql)?:\/\//.test(location) ? new PgDb(location) : new SqliteDb(location);
+  return SqlStore.open(db);
+}

@@ -1,0 +1,133 @@
+/**
+ * The coordinator's state, behind one interface with two backends (SQLite
+ * for one machine, PostgreSQL for replicas). The coordinator keeps signed
+ * objects and indexes them; it decides nothing about trust for clients.
+ */
+import type { HashStore } from '../../log/hash-store.js';
+
+export interface PeerRecord {
+  keyId: string;
+  publicKey: string;
+  roles: string[];
+  url: string | null;
+  capacity: number;
+  failureDomain: string | null;
+  firstSeen: number;
+  lastSeen: number;
+}
+
+export interface AttestationRecord {
+  id: string;
+  signer: string;
+  kind: string;
+  cpv: string;
+  chost: string;
+  buildKey: string;
+  configKey: string;
+  outputDigest: string;
+  archiveSha256: string;
+  archiveSize: number;
+  pieceRoot: string;
+  time: number;
+  logIndex: number;
+  envelope: string;
+}
+
+export interface CertificateRecord {
+  id: string;
+  subject: string;
+  issuer: string;
+  role: string;
+  name: string;
+  notBefore: number;
+  notAfter: number;
+  logIndex: number;
+  envelope: string;
+}
+
+export interface RevocationRecord {
+  id: string;
+  subject: string;
+  issuer: string;
+  time: number;
+  logIndex: number;
+  envelope: string;
+}
+
+export interface DisputeRecord {
+  buildKey: string;
+  cpv: string;
+  outputDigests: string[];
+  firstSeen: number;
+  logIndex: number;
+}
+
+export interface HolderRecord {
+  archiveSha256: string;
+  peer: string;
+  url: string;
+  announcedAt: number;
+  failures: number;
+}
+
+export interface ArchiveRecord {
+  sha256: string;
+  size: number;
+  pieceRoot: string;
+  outputDigest: string;
+}
+
+export interface AttestationQuery {
+  cpv?: string;
+  chost?: string;
+  configKey?: string;
+  buildKey?: string;
+  /** Return records with logIndex > after (paging cursor). */
+  after?: number;
+  limit?: number;
+}
+
+/** Writes, inside one transaction. */
+export interface StoreTx {
+  log: HashStore;
+  putLeaf(index: number, data: Buffer): Promise<void>;
+  insertAttestation(r: AttestationRecord): Promise<boolean>;
+  insertCertificate(r: CertificateRecord): Promise<boolean>;
+  insertRevocation(r: RevocationRecord): Promise<boolean>;
+  upsertDispute(r: DisputeRecord): Promise<'new' | 'updated' | 'same'>;
+  upsertArchive(r: ArchiveRecord): Promise<void>;
+  putCheckpoint(size: number, text: string): Promise<void>;
+  /** Binary revision for (configKey, buildKey): existing, or next (undefined if new and not assigned here). */
+  assignBinrev(configKey: string, buildKey: string, logIndex: number): Promise<{ binrev: number; fresh: boolean }>;
+  attestationsByBuildKey(buildKey: string): Promise<AttestationRecord[]>;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** Read-only view of the log (outside transactions). */
+  log: HashStore;
+  close(): Promise<void>;
+
+  upsertPeer(p: PeerRecord): Promise<void>;
+  getPeer(keyId: string): Promise<PeerRecord | undefined>;
+  listPeers(): Promise<PeerRecord[]>;
+  /** False if (keyId, nonce) was already used (a replay). */
+  useNonce(keyId: string, nonce: string, expiresAt: number, now: number): Promise<boolean>;
+
+  queryAttestations(q: AttestationQuery): Promise<AttestationRecord[]>;
+  listCertificates(after?: number, limit?: number): Promise<CertificateRecord[]>;
+  certificatesOf(subject: string): Promise<CertificateRecord[]>;
+  listRevocations(after?: number, limit?: number): Promise<RevocationRecord[]>;
+  listDisputes(buildKey?: string): Promise<DisputeRecord[]>;
+  getArchive(sha256: string): Promise<ArchiveRecord | undefined>;
+  archivesWithOutput(outputDigest: string): Promise<ArchiveRecord[]>;
+  addHolder(h: Omit<HolderRecord, 'failures'>): Promise<void>;
+  holdersOf(sha256: string): Promise<HolderRecord[]>;
+  reportBadHolder(sha256: string, peer: string): Promise<void>;
+  getLeaves(from: number, to: number): Promise<Buffer[]>;
+  latestCheckpoint(): Promise<{ size: number; text: string } | undefined>;
+  binrevOf(buildKey: string): Promise<number | undefined>;
+  recordDemand(peer: string, configKey: string, time: number): Promise<void>;
+  demandFor(configKey: string, since: number): Promise<number>;
+}

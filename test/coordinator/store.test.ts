@@ -1,0 +1,142 @@
+/** One suite, run against SQLite and a real PostgreSQL server. */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { MemoryHashStore } from '../../src/log/hash-store.js';
+import { MerkleLog } from '../../src/log/log.js';
+import { migrate, SqliteDb } from '../../src/coordinator/store/db.js';
+import { openStore, type SqlStore } from '../../src/coordinator/store/sql-store.js';
+import type { AttestationRecord } from '../../src/coordinator/store/types.js';
+import { need, tempDir } from '../helpers/env.js';
+import { hasPostgres, startPostgres } from '../helpers/postgres.js';
+
+function att(i: number, over: Partial<AttestationRecord> = {}): AttestationRecord {
+  return {
+    id: `id${i}`, signer: `s${i % 3}`, kind: 'build', cpv: i % 2 ? 'app-misc/hello-1.0' : 'dev-libs/libgreet-1.0', chost: 'x86_64-pc-linux-gnu',
+    buildKey: `bk${i % 4}`, configKey: `ck${i % 2}`, outputDigest: 'o'.repeat(64), archiveSha256: `a${i}`, archiveSize: 100 + i, pieceRoot: 'p', time: 1000 + i, logIndex: i, envelope: '{}', ...over,
+  };
+}
+
+async function appendLeaf(store: SqlStore, data: string): Promise<number> {
+  return store.transaction(async (tx) => {
+    const index = await new MerkleLog(tx.log).appendLeaves([Buffer.from(data)]);
+    await tx.putLeaf(index, Buffer.from(data));
+    return index;
+  });
+}
+
+function suite(name: string, open: (t: { after: (fn: () => unknown) => void }) => Promise<SqlStore | undefined>) {
+  describe(`store: ${name}`, () => {
+    test('peers, nonces (replay), attestations with paging and filters', async (t) => {
+      const store = await open(t);
+      if (!store) return;
+      await store.upsertPeer({ keyId: 'k1', publicKey: 'pk', roles: ['contribute'], url: 'http://a', capacity: 5, failureDomain: 'rack1', firstSeen: 1, lastSeen: 1 });
+      await store.upsertPeer({ keyId: 'k1', publicKey: 'pk', roles: ['contribute', 'mirror'], url: 'http://b', capacity: 6, failureDomain: 'rack1', firstSeen: 9, lastSeen: 9 });
+      const p = await store.getPeer('k1');
+      assert.deepEqual([p?.roles, p?.url, p?.firstSeen, p?.lastSeen], [['contribute', 'mirror'], 'http://b', 1, 9]);
+      assert.equal(await store.useNonce('k1', 'n1', 100, 50), true);
+      assert.equal(await store.useNonce('k1', 'n1', 100, 60), false, 'replay');
+      assert.equal(await store.useNonce('k2', 'n1', 100, 60), true, 'nonces are per key');
+      assert.equal(await store.useNonce('k1', 'n1', 300, 200), true, 'expired nonces are pruned');
+
+      await store.transaction(async (tx) => {
+        for (let i = 0; i < 10; i++) assert.equal(await tx.insertAttestation(att(i)), true);
+        assert.equal(await tx.insertAttestation(att(3)), false, 'duplicates are idempotent');
+      });
+      assert.equal((await store.queryAttestations({ cpv: 'app-misc/hello-1.0' })).length, 5);
+      assert.deepEqual((await store.queryAttestations({ configKey: 'ck0', limit: 2 })).map((a) => a.logIndex), [0, 2]);
+      assert.deepEqual((await store.queryAttestations({ configKey: 'ck0', after: 2, limit: 2 })).map((a) => a.logIndex), [4, 6]);
+      assert.deepEqual((await store.queryAttestations({ buildKey: 'bk1' })).map((a) => a.archiveSize), [101, 105, 109]);
+    });
+
+    test('a failing transaction leaves no trace; log appends stay linear under concurrency', async (t) => {
+      const store = await open(t);
+      if (!store) return;
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.insertAttestation(att(1));
+          await new MerkleLog(tx.log).appendLeaves([Buffer.from('x')]);
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      assert.equal((await store.queryAttestations({})).length, 0);
+      assert.equal(await store.log.size(), 0);
+      const indices = await Promise.all(Array.from({ length: 20 }, (_, i) => appendLeaf(store, `leaf ${i}`)));
+      assert.deepEqual([...indices].sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i));
+      assert.equal(await store.log.size(), 20);
+      const leaves = await store.getLeaves(0, 20);
+      const log = new MerkleLog(store.log);
+      const reference = new MerkleLog(new MemoryHashStore());
+      await reference.appendLeaves(leaves);
+      assert.deepEqual(Buffer.from(await log.root()), Buffer.from(await reference.root()));
+      await assert.rejects(store.log.getNodes([{ level: 0, index: 99 }]), { code: 'LOG_NODE_MISSING' });
+      await store.transaction((tx) => tx.putCheckpoint(20, 'cp20'));
+      assert.deepEqual(await store.latestCheckpoint(), { size: 20, text: 'cp20' });
+    });
+
+    test('holders, archives, binrevs, disputes, demand', async (t) => {
+      const store = await open(t);
+      if (!store) return;
+      await store.addHolder({ archiveSha256: 'a', peer: 'p1', url: 'http://1', announcedAt: 10 });
+      await store.addHolder({ archiveSha256: 'a', peer: 'p2', url: 'http://2', announcedAt: 20 });
+      assert.deepEqual((await store.holdersOf('a')).map((h) => h.peer), ['p2', 'p1']);
+      await store.reportBadHolder('a', 'p2');
+      assert.deepEqual((await store.holdersOf('a')).map((h) => [h.peer, h.failures]), [['p1', 0], ['p2', 1]]);
+      await store.transaction(async (tx) => {
+        await tx.upsertArchive({ sha256: 'a', size: 5, pieceRoot: 'r', outputDigest: 'o1' });
+        assert.deepEqual(await tx.assignBinrev('ck', 'bk1', 1), { binrev: 1, fresh: true });
+        assert.deepEqual(await tx.assignBinrev('ck', 'bk1', 2), { binrev: 1, fresh: false });
+        assert.deepEqual(await tx.assignBinrev('ck', 'bk2', 3), { binrev: 2, fresh: true });
+        assert.deepEqual(await tx.assignBinrev('other', 'bk3', 4), { binrev: 1, fresh: true });
+        assert.equal(await tx.upsertDispute({ buildKey: 'bk1', cpv: 'c/p-1', outputDigests: ['x', 'y'], firstSeen: 5, logIndex: 7 }), 'new');
+        assert.equal(await tx.upsertDispute({ buildKey: 'bk1', cpv: 'c/p-1', outputDigests: ['y', 'x'], firstSeen: 6, logIndex: 8 }), 'same');
+        assert.equal(await tx.upsertDispute({ buildKey: 'bk1', cpv: 'c/p-1', outputDigests: ['x', 'y', 'z'], firstSeen: 6, logIndex: 9 }), 'updated');
+      });
+      assert.equal((await store.getArchive('a'))?.outputDigest, 'o1');
+      assert.equal(await store.binrevOf('bk2'), 2);
+      assert.deepEqual((await store.listDisputes())[0]?.outputDigests, ['x', 'y', 'z']);
+      await store.recordDemand('p1', 'ck', 100);
+      await store.recordDemand('p2', 'ck', 50);
+      await store.recordDemand('p1', 'ck', 120);
+      assert.equal(await store.demandFor('ck', 60), 1);
+      assert.equal(await store.demandFor('ck', 0), 2);
+    });
+  });
+}
+
+suite('sqlite', async (t) => {
+  const dir = await tempDir(t);
+  const store = await openStore(join(dir, 'db', 'coordinator.db'));
+  t.after(() => store.close());
+  return store;
+});
+
+let pgServer: Promise<{ url: string }> | undefined;
+let pgDbCounter = 0;
+suite('postgres', async (t) => {
+  if (!need(t as never, hasPostgres, 'PostgreSQL server binaries (apt-get install postgresql)')) return undefined;
+  pgServer ??= startPostgres({ after: (fn) => process.once('exit', fn as () => void) });
+  const { url } = await pgServer;
+  // A fresh database per test keeps tests independent on one server.
+  const admin = await import('pg');
+  const client = new admin.default.Client({ connectionString: url });
+  await client.connect();
+  const name = `t${process.pid}_${pgDbCounter++}`;
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const store = await openStore(url.replace(/\/postgres$/, `/${name}`));
+  t.after(() => store.close());
+  return store;
+});
+
+test('migrations are idempotent and a newer schema is refused', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'c.db');
+  const db = new SqliteDb(path);
+  await migrate(db);
+  await migrate(db);
+  await db.run('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)', [999, 0]);
+  await assert.rejects(migrate(db), { code: 'STORE_SCHEMA_TOO_NEW' });
+  await db.close();
+});
