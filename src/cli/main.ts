@@ -20,6 +20,7 @@ const COMMANDS: Record<string, Entry> = {
   certify: { summary: 'Certify an operator or builder key', load: () => import('./certify.js') },
   revoke: { summary: 'Revoke a key you certified', load: () => import('./revoke.js') },
   trust: { summary: 'Explain which packages a policy trusts, and why', load: () => import('./trust.js') },
+  coordinator: { summary: 'Run the coordinator (registry, tracker, log)', load: () => import('./coordinator.js') },
   log: { summary: 'Transparency log: verify checkpoints and proofs, cosign as a witness', load: () => import('./log.js') },
 };
 

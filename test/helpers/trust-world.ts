@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /** A small world of keys and signed statements for trust tests: a root, operators, builders. */
 import type { BuildConfig } from '../../src/formats/build-config.js';
 import type { Envelope } from '../../src/trust/dsse.js';
@@ -47,7 +48,7 @@ export class World {
 
   attest(builder: PrivateKey, opts: { output?: string; time?: Date; cfg?: BuildConfig; kind?: 'build' | 'verify' | 'contribute' } = {}): Envelope {
     const env = signAttestation(
-      { kind: opts.kind ?? 'build', buildConfig: opts.cfg ?? config(), outputDigest: opts.output ?? OUT_A, archive: { sha256: 'c'.repeat(64), size: 1234, pieceRoot: 'd'.repeat(64) }, time: opts.time ?? at(10) },
+      { kind: opts.kind ?? 'build', buildConfig: opts.cfg ?? config(), outputDigest: opts.output ?? OUT_A, archive: { sha256: createHash('sha256').update(`archive of ${opts.output ?? OUT_A}`).digest('hex'), size: 1234, pieceRoot: 'd'.repeat(64) }, time: opts.time ?? at(10) },
       builder,
     );
     this.attestations.push(env);

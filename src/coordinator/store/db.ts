@@ -6,6 +6,7 @@
  * client and takes an advisory lock so log appends stay linear even across
  * coordinator replicas.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
@@ -63,16 +64,27 @@ export class SqliteDb implements Db {
     this.inTx = raw;
   }
 
+  // Code running inside a transaction (even through the Store's plain read
+  // methods) must not queue behind that same transaction: it would deadlock.
+  private readonly inside = new AsyncLocalStorage<boolean>();
+
   all(sql: string, params?: unknown[]): Promise<Row[]> {
+    if (this.inside.getStore()) return this.inTx.all(sql, params);
     return this.mutex.run(() => this.inTx.all(sql, params));
   }
 
   run(sql: string, params?: unknown[]): Promise<number> {
+    if (this.inside.getStore()) return this.inTx.run(sql, params);
     return this.mutex.run(() => this.inTx.run(sql, params));
   }
 
   tx<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    return this.mutex.run(async () => {
+    if (this.inside.getStore()) return fn(this.inTx);
+    return this.mutex.run(() => this.inside.run(true, () => this.txBody(fn)));
+  }
+
+  private txBody<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+    return (async () => {
       this.db.exec('BEGIN IMMEDIATE');
       try {
         const r = await fn(this.inTx);
@@ -82,7 +94,7 @@ export class SqliteDb implements Db {
         this.db.exec('ROLLBACK');
         throw e;
       }
-    });
+    })();
   }
 
   async close(): Promise<void> {

@@ -89,6 +89,10 @@ function txOf(db: Db): StoreTx {
       await db.run('UPDATE disputes SET output_digests = ?, log_index = ? WHERE build_key = ?', [digests, r.logIndex, r.buildKey]);
       return 'updated';
     },
+    getDispute: async (buildKey) => {
+      const r = (await db.all('SELECT * FROM disputes WHERE build_key = ?', [buildKey]))[0];
+      return r ? dispute(r) : undefined;
+    },
     upsertArchive: async (r) => {
       if ((await db.all('SELECT 1 FROM archives WHERE sha256 = ?', [r.sha256])).length > 0) return;
       await db.run('INSERT INTO archives (sha256, size, piece_root, output_digest) VALUES (?, ?, ?, ?)', [r.sha256, r.size, r.pieceRoot, r.outputDigest]);

@@ -95,6 +95,7 @@ export interface StoreTx {
   insertCertificate(r: CertificateRecord): Promise<boolean>;
   insertRevocation(r: RevocationRecord): Promise<boolean>;
   upsertDispute(r: DisputeRecord): Promise<'new' | 'updated' | 'same'>;
+  getDispute(buildKey: string): Promise<DisputeRecord | undefined>;
   upsertArchive(r: ArchiveRecord): Promise<void>;
   putCheckpoint(size: number, text: string): Promise<void>;
   /** Binary revision for (configKey, buildKey): existing, or next (undefined if new and not assigned here). */

@@ -1,0 +1,110 @@
+/** A typed client for the coordinator API (api/v1.ts); signs every write with the caller's key. */
+import { BinswarmError } from '../errors.js';
+import type { Envelope } from '../trust/dsse.js';
+import type { PrivateKey } from '../trust/keys.js';
+import { signRequest } from '../trust/request-signing.js';
+import type { ArchiveReply, AttestationAccepted, DisputeReply, Info, Logged, PackagesReply, Page, SignedEntry } from './v1.js';
+
+export type ClientErrorCode = 'COORDINATOR_UNREACHABLE' | 'COORDINATOR_ERROR';
+
+export class CoordinatorClient {
+  readonly base: string;
+
+  constructor(base: string, private readonly key?: PrivateKey, private readonly timeoutMs = 30_000) {
+    this.base = base.replace(/\/+$/, '');
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown, accept: 'json' | 'text' = 'json'): Promise<T> {
+    const bytes = body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string> = {};
+    if (method === 'POST') {
+      if (!this.key) throw new BinswarmError('UNSIGNED', 'a key is needed to change state on the coordinator');
+      Object.assign(headers, signRequest(this.key, method, path, bytes), { 'content-type': 'application/json' });
+    }
+    let res: Response;
+    try {
+      res = await fetch(this.base + path, { method, headers, body: method === 'POST' ? bytes : undefined, signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (e) {
+      throw new BinswarmError<ClientErrorCode>('COORDINATOR_UNREACHABLE', `cannot reach the coordinator at ${this.base}: ${(e as Error).message}`, { cause: e });
+    }
+    if (!res.ok) {
+      const err = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
+      throw new BinswarmError(err?.error?.code ?? 'COORDINATOR_ERROR', `${method} ${path}: ${res.status} ${err?.error?.message ?? res.statusText}`);
+    }
+    return (accept === 'text' ? await res.text() : await res.json()) as T;
+  }
+
+  info(): Promise<Info> {
+    return this.request('GET', '/v1/info');
+  }
+  registerPeer(p: { roles: string[]; url?: string; capacity?: number; failureDomain?: string }): Promise<{ keyId: string }> {
+    return this.request('POST', '/v1/peers', p);
+  }
+  submitCertificate(env: Envelope): Promise<Logged> {
+    return this.request('POST', '/v1/certificates', env);
+  }
+  submitRevocation(env: Envelope): Promise<Logged> {
+    return this.request('POST', '/v1/revocations', env);
+  }
+  submitAttestation(env: Envelope): Promise<AttestationAccepted> {
+    return this.request('POST', '/v1/attestations', env);
+  }
+  announceHolder(sha256: string, url: string): Promise<unknown> {
+    return this.request('POST', `/v1/archives/${sha256}/holders`, { url });
+  }
+  reportHolder(sha256: string, peer: string, reason: string): Promise<unknown> {
+    return this.request('POST', `/v1/archives/${sha256}/reports`, { peer, reason: reason.slice(0, 500) });
+  }
+  async archive(sha256: string): Promise<ArchiveReply | undefined> {
+    try {
+      return await this.request<ArchiveReply>('GET', `/v1/archives/${sha256}`);
+    } catch (e) {
+      if ((e as BinswarmError).code === 'NOT_FOUND') return undefined;
+      throw e;
+    }
+  }
+  async packages(q: { cpv?: string; chost?: string; configKey?: string }): Promise<PackagesReply['packages']> {
+    const out: PackagesReply['packages'] = [];
+    let after = -1;
+    for (;;) {
+      const qs = new URLSearchParams({ ...Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined)), after: String(after), limit: '1000' });
+      const page = await this.request<PackagesReply>('GET', `/v1/packages?${qs}`);
+      // Groups may span pages: merge by buildKey.
+      for (const g of page.packages) {
+        const have = out.find((o) => o.buildKey === g.buildKey);
+        if (have) have.attestations.push(...g.attestations);
+        else out.push(g);
+      }
+      if (page.next === null) return out;
+      after = page.next;
+    }
+  }
+  private async all(path: string): Promise<SignedEntry[]> {
+    const out: SignedEntry[] = [];
+    let after = -1;
+    for (;;) {
+      const page = await this.request<Page<SignedEntry>>('GET', `${path}?after=${after}&limit=1000`);
+      out.push(...page.items);
+      if (page.next === null) return out;
+      after = page.next;
+    }
+  }
+  certificates(): Promise<SignedEntry[]> {
+    return this.all('/v1/certificates');
+  }
+  revocations(): Promise<SignedEntry[]> {
+    return this.all('/v1/revocations');
+  }
+  async disputes(): Promise<DisputeReply[]> {
+    return (await this.request<{ items: DisputeReply[] }>('GET', '/v1/disputes')).items;
+  }
+  checkpoint(): Promise<string> {
+    return this.request('GET', '/v1/log/checkpoint', undefined, 'text');
+  }
+  async inclusionProof(index: number, size: number): Promise<Buffer[]> {
+    return (await this.request<{ proof: string[] }>('GET', `/v1/log/inclusion?index=${index}&size=${size}`)).proof.map((h) => Buffer.from(h, 'hex'));
+  }
+  async consistencyProof(from: number, to: number): Promise<Buffer[]> {
+    return (await this.request<{ proof: string[] }>('GET', `/v1/log/consistency?from=${from}&to=${to}`)).proof.map((h) => Buffer.from(h, 'hex'));
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The coordinator's HTTP API, v1: paths, JSON schemas and the TypeScript
+ * types of what goes over the wire. The coordinator validates with these
+ * schemas and builds its OpenAPI document from them; nodes and gateways
+ * use the same types through api/client.ts. Nobody imports another
+ * component's internals.
+ */
+import type { Envelope } from '../trust/dsse.js';
+
+const hex64 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
+const envelope = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['payloadType', 'payload', 'signatures'],
+  properties: {
+    payloadType: { type: 'string', maxLength: 200 },
+    payload: { type: 'string', maxLength: 1_000_000 },
+    signatures: { type: 'array', minItems: 1, maxItems: 16, items: { type: 'object', additionalProperties: false, required: ['keyid', 'sig'], properties: { keyid: { type: 'string', maxLength: 200 }, sig: { type: 'string', maxLength: 200 } } } },
+  },
+} as const;
+const error = { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } } } as const;
+const logged = { type: 'object', required: ['id', 'logIndex'], properties: { id: hex64, logIndex: { type: 'integer' }, duplicate: { type: 'boolean' } } } as const;
+const signedEntry = { type: 'object', required: ['envelope', 'logIndex'], properties: { envelope, logIndex: { type: 'integer' } } } as const;
+const page = { type: 'object', properties: { after: { type: 'integer', minimum: -1 }, limit: { type: 'integer', minimum: 1, maximum: 5000 } } } as const;
+
+export interface RouteSpec {
+  method: 'GET' | 'POST';
+  url: string;
+  summary: string;
+  signed?: boolean;
+  schema: { body?: object; querystring?: object; params?: object; response?: Record<number, object> };
+}
+
+export const ROUTES = {
+  info: { method: 'GET', url: '/v1/info', summary: 'Coordinator identity: log origin and checkpoint key, trust roots', schema: {} },
+  registerPeer: {
+    method: 'POST', url: '/v1/peers', summary: 'Register or refresh the signing peer', signed: true,
+    schema: { body: { type: 'object', additionalProperties: false, required: ['roles'], properties: { roles: { type: 'array', maxItems: 6, items: { enum: ['consume', 'contribute', 'mirror', 'build', 'witness'] } }, url: { type: 'string', maxLength: 500, pattern: '^https?://' }, capacity: { type: 'integer', minimum: 0 }, failureDomain: { type: 'string', maxLength: 200 } } } },
+  },
+  submitCertificate: { method: 'POST', url: '/v1/certificates', summary: 'Submit a certificate (logged)', signed: true, schema: { body: envelope, response: { 200: logged } } },
+  submitRevocation: { method: 'POST', url: '/v1/revocations', summary: 'Submit a revocation (logged)', signed: true, schema: { body: envelope, response: { 200: logged } } },
+  submitAttestation: { method: 'POST', url: '/v1/attestations', summary: 'Submit an attestation (logged; may record a dispute and a binrev)', signed: true, schema: { body: envelope } },
+  announceHolder: {
+    method: 'POST', url: '/v1/archives/:sha256/holders', summary: 'Announce that the signing peer serves this archive', signed: true,
+    schema: { params: { type: 'object', required: ['sha256'], properties: { sha256: hex64 } }, body: { type: 'object', additionalProperties: false, required: ['url'], properties: { url: { type: 'string', maxLength: 500, pattern: '^https?://' } } } },
+  },
+  reportHolder: {
+    method: 'POST', url: '/v1/archives/:sha256/reports', summary: 'Report a holder that served wrong bytes', signed: true,
+    schema: { params: { type: 'object', required: ['sha256'], properties: { sha256: hex64 } }, body: { type: 'object', additionalProperties: false, required: ['peer', 'reason'], properties: { peer: hex64, reason: { type: 'string', maxLength: 500 } } } },
+  },
+  archive: { method: 'GET', url: '/v1/archives/:sha256', summary: 'An archive and its holders', schema: { params: { type: 'object', required: ['sha256'], properties: { sha256: hex64 } } } },
+  packages: {
+    method: 'GET', url: '/v1/packages', summary: 'Attestations by CPV, CHOST or configKey, grouped by buildKey, with binrev and dispute state',
+    schema: { querystring: { type: 'object', additionalProperties: false, properties: { cpv: { type: 'string', maxLength: 300 }, chost: { type: 'string', maxLength: 100 }, configKey: hex64, ...page.properties } } },
+  },
+  attestations: { method: 'GET', url: '/v1/attestations', summary: 'Attestations in log order (paged)', schema: { querystring: { type: 'object', additionalProperties: false, properties: { cpv: { type: 'string' }, chost: { type: 'string' }, configKey: hex64, buildKey: hex64, ...page.properties } } } },
+  certificates: { method: 'GET', url: '/v1/certificates', summary: 'All certificates in log order (paged)', schema: { querystring: page } },
+  revocations: { method: 'GET', url: '/v1/revocations', summary: 'All revocations in log order (paged)', schema: { querystring: page } },
+  disputes: { method: 'GET', url: '/v1/disputes', summary: 'Recorded disputes', schema: { querystring: { type: 'object', properties: { buildKey: hex64 } } } },
+  checkpoint: { method: 'GET', url: '/v1/log/checkpoint', summary: 'Latest signed checkpoint (C2SP signed note, text/plain)', schema: {} },
+  inclusion: { method: 'GET', url: '/v1/log/inclusion', summary: 'Inclusion proof of a leaf', schema: { querystring: { type: 'object', required: ['index', 'size'], properties: { index: { type: 'integer', minimum: 0 }, size: { type: 'integer', minimum: 1 } } } } },
+  consistency: { method: 'GET', url: '/v1/log/consistency', summary: 'Consistency proof between two tree sizes', schema: { querystring: { type: 'object', required: ['from', 'to'], properties: { from: { type: 'integer', minimum: 0 }, to: { type: 'integer', minimum: 0 } } } } },
+  leaves: { method: 'GET', url: '/v1/log/leaves', summary: 'Leaf data (base64) in [start, end)', schema: { querystring: { type: 'object', required: ['start', 'end'], properties: { start: { type: 'integer', minimum: 0 }, end: { type: 'integer', minimum: 0 } } } } },
+} satisfies Record<string, RouteSpec>;
+
+export const ERROR_SCHEMA = error;
+export const SIGNED_ENTRY_SCHEMA = signedEntry;
+
+// ---- wire types ----
+
+export interface Info {
+  origin: string;
+  logKeyName: string;
+  /** base64 raw Ed25519 public key that signs checkpoints. */
+  logKey: string;
+  roots: string[];
+}
+
+export interface Logged {
+  id: string;
+  logIndex: number;
+  duplicate?: boolean;
+}
+
+export interface AttestationAccepted extends Logged {
+  binrev: number;
+  dispute?: { outputDigests: string[]; logIndex: number };
+}
+
+export interface SignedEntry {
+  envelope: Envelope;
+  logIndex: number;
+}
+
+export interface PackageGroup {
+  cpv: string;
+  chost: string;
+  buildKey: string;
+  configKey: string;
+  binrev: number | null;
+  disputed: boolean;
+  attestations: SignedEntry[];
+}
+
+export interface PackagesReply {
+  packages: PackageGroup[];
+  next: number | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  next: number | null;
+}
+
+export interface Holder {
+  peer: string;
+  url: string;
+  failures: number;
+}
+
+export interface ArchiveReply {
+  sha256: string;
+  size: number;
+  pieceRoot: string;
+  outputDigest: string;
+  holders: Holder[];
+}
+
+export interface DisputeReply {
+  buildKey: string;
+  cpv: string;
+  outputDigests: string[];
+  logIndex: number;
+}

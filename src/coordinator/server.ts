@@ -1,0 +1,193 @@
+/**
+ * The coordinator's HTTP server: routes from api/v1.ts (validated by their
+ * schemas, listed in /v1/openapi.json), signed requests for every write,
+ * replay protection through the store's nonce table, body and rate limits,
+ * and typed JSON errors.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { isBinswarmError, BinswarmError } from '../errors.js';
+import { MerkleLog } from '../log/log.js';
+import { ERROR_SCHEMA, ROUTES, type ArchiveReply, type Info, type PackageGroup, type RouteSpec } from '../api/v1.js';
+import type { Envelope } from '../trust/dsse.js';
+import { writeKeyPair } from '../trust/files.js';
+import { generateKey, readPrivateKey, type PublicKey } from '../trust/keys.js';
+import { MAX_SKEW_MS, verifyRequest, type SignedBy } from '../trust/request-signing.js';
+import { ingestAttestation, ingestCertificate, ingestRevocation, type Coordinator } from './ingest.js';
+import { openStore } from './store/sql-store.js';
+import type { Store } from './store/types.js';
+
+const STATUS: Record<string, number> = {
+  BAD_JSON: 400, BAD_REQUEST: 400, BAD_ENVELOPE: 400, BAD_STATEMENT: 400, BUILD_KEY_MISMATCH: 400, WRONG_PAYLOAD_TYPE: 400, KEY_MISMATCH: 400, STALE_ATTESTATION: 400, BAD_TREE_SIZE: 400, BAD_KEY: 400,
+  UNSIGNED: 401, BAD_REQUEST_SIGNATURE: 401, STALE_REQUEST: 401, REPLAYED: 401,
+  BAD_SIGNATURE: 403, UNKNOWN_KEY: 403, UNKNOWN_ISSUER: 403, NOT_ALLOWED: 403, NOT_CERTIFIED: 403,
+  NOT_FOUND: 404, ARCHIVE_CONFLICT: 409, NO_ROOTS: 409, BODY_TOO_LARGE: 413, RATE_LIMITED: 429, STORE_UNAVAILABLE: 503,
+};
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    rawBody?: Buffer;
+    signer?: SignedBy;
+  }
+}
+
+export interface CoordinatorOptions {
+  store: Store;
+  key: Coordinator['key'];
+  roots: PublicKey[];
+  origin?: string;
+  bodyLimit?: number;
+  ratePerMinute?: number;
+  logLevel?: string;
+  now?: () => number;
+}
+
+export function openApiDocument(): object {
+  const paths: Record<string, Record<string, object>> = {};
+  for (const [id, r] of Object.entries(ROUTES) as [string, RouteSpec][]) {
+    const path = r.url.replace(/:(\w+)/g, '{$1}');
+    const params = [
+      ...Object.keys((r.schema.params as { properties?: object })?.properties ?? {}).map((name) => ({ name, in: 'path', required: true, schema: (r.schema.params as { properties: Record<string, object> }).properties[name] })),
+      ...Object.entries((r.schema.querystring as { properties?: Record<string, object> })?.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', schema })),
+    ];
+    (paths[path] ??= {})[r.method.toLowerCase()] = {
+      operationId: id,
+      summary: r.summary,
+      ...(params.length ? { parameters: params } : {}),
+      ...(r.schema.body ? { requestBody: { required: true, content: { 'application/json': { schema: r.schema.body } } } } : {}),
+      ...(r.signed ? { security: [{ binswarmSignature: [] }] } : {}),
+      responses: { 200: { description: 'ok', ...(r.schema.response?.[200] ? { content: { 'application/json': { schema: r.schema.response[200] } } } : {}) }, '4XX': { description: 'typed error', content: { 'application/json': { schema: ERROR_SCHEMA } } } },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'binswarm coordinator', version: '1' },
+    components: { securitySchemes: { binswarmSignature: { type: 'apiKey', in: 'header', name: 'x-binswarm-signature', description: 'Ed25519 over method, path, body sha256, x-binswarm-time and x-binswarm-nonce; key in x-binswarm-key' } } },
+    paths,
+  };
+}
+
+export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ app: FastifyInstance; coordinator: Coordinator }> {
+  const now = opts.now ?? Date.now;
+  const coordinator: Coordinator = {
+    store: opts.store, roots: opts.roots, key: opts.key, origin: opts.origin ?? 'binswarm.local/log', keyName: opts.origin ?? 'binswarm.local/log',
+    attestationWindowMs: 24 * 3600 * 1000, now,
+  };
+  // removeAdditional off: fastify's default silently strips unknown fields, and a
+  // signed object with fields removed is not the object that was signed.
+  const app = Fastify({ bodyLimit: opts.bodyLimit ?? 256 * 1024, logger: opts.logLevel ? { level: opts.logLevel } : false, ajv: { customOptions: { removeAdditional: false } } });
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    req.rawBody = body as Buffer;
+    try {
+      done(null, (body as Buffer).length === 0 ? undefined : JSON.parse((body as Buffer).toString('utf8')));
+    } catch {
+      done(new BinswarmError('BAD_JSON', 'request body is not valid JSON'), undefined);
+    }
+  });
+  await app.register(rateLimit, {
+    max: opts.ratePerMinute ?? 6000,
+    timeWindow: 60_000,
+    keyGenerator: (req) => String(req.headers['x-binswarm-key'] ?? req.ip),
+    errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, error: { code: 'RATE_LIMITED', message: `more than ${ctx.max} requests per minute` } }),
+  });
+  app.setErrorHandler((err, req, reply) => {
+    const e = err as Error & { code?: string; statusCode?: number; validation?: unknown };
+    let code = isBinswarmError(err) ? err.code : e.validation ? 'BAD_REQUEST' : e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'BODY_TOO_LARGE' : e.statusCode === 429 ? 'RATE_LIMITED' : e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'BAD_JSON' : 'INTERNAL';
+    if (code === 'INTERNAL' && e.statusCode && e.statusCode < 500) code = 'BAD_REQUEST';
+    const status = STATUS[code] ?? (code === 'INTERNAL' ? 500 : 400);
+    if (status >= 500) req.log.error({ err }, 'internal error');
+    else req.log.warn({ code, url: req.url, key: req.signer?.key.id }, e.message);
+    const body = (e as { error?: unknown }).error ?? { code, message: status >= 500 ? 'internal error' : e.message };
+    void reply.status(status).send({ error: body });
+  });
+  app.setNotFoundHandler((req, reply) => void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
+
+  const verifySigned = async (req: FastifyRequest) => {
+    const signer = verifyRequest({ method: req.method, path: req.url, body: req.rawBody ?? Buffer.alloc(0), headers: req.headers, now: now() });
+    if (!(await opts.store.useNonce(signer.key.id, signer.nonce, signer.time + MAX_SKEW_MS, now()))) throw new BinswarmError('REPLAYED', 'this request was already received (replay)');
+    req.signer = signer;
+  };
+  const route = <Q = unknown, B = unknown, P = unknown>(r: RouteSpec, handler: (req: FastifyRequest<{ Querystring: Q; Body: B; Params: P }>) => Promise<unknown>) => {
+    app.route({ method: r.method, url: r.url, schema: r.schema, ...(r.signed ? { preValidation: verifySigned } : {}), handler: handler as never });
+  };
+  const s = opts.store;
+
+  app.get('/v1/openapi.json', async () => openApiDocument());
+  route(ROUTES.info, async (): Promise<Info> => ({ origin: coordinator.origin, logKeyName: coordinator.keyName, logKey: opts.key.publicKey.raw.toString('base64'), roots: opts.roots.map((r) => r.raw.toString('base64')) }));
+  route<unknown, { roles: string[]; url?: string; capacity?: number; failureDomain?: string }>(ROUTES.registerPeer, async (req) => {
+    const k = req.signer!.key;
+    const t = now();
+    await s.upsertPeer({ keyId: k.id, publicKey: k.raw.toString('base64'), roles: req.body.roles, url: req.body.url ?? null, capacity: req.body.capacity ?? 0, failureDomain: req.body.failureDomain ?? null, firstSeen: t, lastSeen: t });
+    return { keyId: k.id };
+  });
+  route<unknown, Envelope>(ROUTES.submitCertificate, async (req) => ingestCertificate(coordinator, req.body));
+  route<unknown, Envelope>(ROUTES.submitRevocation, async (req) => ingestRevocation(coordinator, req.body));
+  route<unknown, Envelope>(ROUTES.submitAttestation, async (req) => ingestAttestation(coordinator, req.body));
+  route<unknown, { url: string }, { sha256: string }>(ROUTES.announceHolder, async (req) => {
+    if (!(await s.getArchive(req.params.sha256))) throw new BinswarmError('NOT_FOUND', 'no attestation names this archive; submit one first');
+    await s.addHolder({ archiveSha256: req.params.sha256, peer: req.signer!.key.id, url: req.body.url, announcedAt: now() });
+    return { ok: true };
+  });
+  route<unknown, { peer: string; reason: string }, { sha256: string }>(ROUTES.reportHolder, async (req) => {
+    req.log.warn({ archive: req.params.sha256, peer: req.body.peer, by: req.signer!.key.id }, `bad holder: ${req.body.reason}`);
+    await s.reportBadHolder(req.params.sha256, req.body.peer);
+    return { ok: true };
+  });
+  route<unknown, unknown, { sha256: string }>(ROUTES.archive, async (req): Promise<ArchiveReply> => {
+    const a = await s.getArchive(req.params.sha256);
+    if (!a) throw new BinswarmError('NOT_FOUND', 'unknown archive');
+    return { ...a, holders: (await s.holdersOf(a.sha256)).map((h) => ({ peer: h.peer, url: h.url, failures: h.failures })) };
+  });
+  route<{ cpv?: string; chost?: string; configKey?: string; after?: number; limit?: number }>(ROUTES.packages, async (req) => {
+    const rows = await s.queryAttestations(req.query);
+    const groups = new Map<string, PackageGroup>();
+    const disputed = new Set((await s.listDisputes()).map((d) => d.buildKey));
+    for (const r of rows) {
+      const g = groups.get(r.buildKey) ?? { cpv: r.cpv, chost: r.chost, buildKey: r.buildKey, configKey: r.configKey, binrev: (await s.binrevOf(r.buildKey)) ?? null, disputed: disputed.has(r.buildKey), attestations: [] };
+      g.attestations.push({ envelope: JSON.parse(r.envelope) as Envelope, logIndex: r.logIndex });
+      groups.set(r.buildKey, g);
+    }
+    const limit = req.query.limit ?? 1000;
+    return { packages: [...groups.values()], next: rows.length === limit ? rows[rows.length - 1]!.logIndex : null };
+  });
+  route<{ cpv?: string; chost?: string; configKey?: string; buildKey?: string; after?: number; limit?: number }>(ROUTES.attestations, async (req) => {
+    const rows = await s.queryAttestations(req.query);
+    return { items: rows.map((r) => ({ envelope: JSON.parse(r.envelope), logIndex: r.logIndex })), next: rows.length === (req.query.limit ?? 1000) ? rows[rows.length - 1]!.logIndex : null };
+  });
+  route<{ after?: number; limit?: number }>(ROUTES.certificates, async (req) => {
+    const rows = await s.listCertificates(req.query.after, req.query.limit);
+    return { items: rows.map((r) => ({ envelope: JSON.parse(r.envelope), logIndex: r.logIndex })), next: rows.length === (req.query.limit ?? 1000) ? rows[rows.length - 1]!.logIndex : null };
+  });
+  route<{ after?: number; limit?: number }>(ROUTES.revocations, async (req) => {
+    const rows = await s.listRevocations(req.query.after, req.query.limit);
+    return { items: rows.map((r) => ({ envelope: JSON.parse(r.envelope), logIndex: r.logIndex })), next: rows.length === (req.query.limit ?? 1000) ? rows[rows.length - 1]!.logIndex : null };
+  });
+  route<{ buildKey?: string }>(ROUTES.disputes, async (req) => ({ items: (await s.listDisputes(req.query.buildKey)).map((d) => ({ buildKey: d.buildKey, cpv: d.cpv, outputDigests: d.outputDigests, logIndex: d.logIndex })) }));
+  app.get(ROUTES.checkpoint.url, async (_req, reply) => {
+    const cp = await s.latestCheckpoint();
+    if (!cp) throw new BinswarmError('NOT_FOUND', 'the log is empty');
+    return reply.type('text/plain; charset=utf-8').send(cp.text);
+  });
+  route<{ index: number; size: number }>(ROUTES.inclusion, async (req) => ({ proof: (await new MerkleLog(s.log).inclusionProof(req.query.index, req.query.size)).map((h) => Buffer.from(h).toString('hex')) }));
+  route<{ from: number; to: number }>(ROUTES.consistency, async (req) => ({ proof: (await new MerkleLog(s.log).consistencyProof(req.query.from, req.query.to)).map((h) => Buffer.from(h).toString('hex')) }));
+  route<{ start: number; end: number }>(ROUTES.leaves, async (req) => {
+    if (req.query.end - req.query.start > 1000) throw new BinswarmError('BAD_REQUEST', 'at most 1000 leaves per request');
+    return { leaves: (await s.getLeaves(req.query.start, req.query.end)).map((b) => b.toString('base64')) };
+  });
+  return { app, coordinator };
+}
+
+/** Opens (or creates) the coordinator's key and store under `dataDir`. */
+export async function openCoordinatorState(dataDir: string, db?: string): Promise<{ store: Store; key: Coordinator['key']; keyCreated: boolean }> {
+  const keyPath = join(dataDir, 'coordinator.key');
+  let keyCreated = false;
+  if (!existsSync(keyPath)) {
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(dataDir, { recursive: true });
+    await writeKeyPair(keyPath, generateKey());
+    keyCreated = true;
+  }
+  return { store: await openStore(db ?? join(dataDir, 'coordinator.db')), key: await readPrivateKey(keyPath), keyCreated };
+}

@@ -1,0 +1,118 @@
+/** The coordinator over real HTTP: the happy path, the log, and every kind of bad input. */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CoordinatorClient } from '../../src/api/client.js';
+import { buildCoordinatorApp } from '../../src/coordinator/server.js';
+import { openStore } from '../../src/coordinator/store/sql-store.js';
+import { openCheckpoint } from '../../src/log/checkpoint.js';
+import { encodeLeaf } from '../../src/log/leaf.js';
+import { leafHash, verifyInclusion } from '../../src/log/merkle.js';
+import { generateKey, publicKeyFromRaw } from '../../src/trust/keys.js';
+import { signRequest } from '../../src/trust/request-signing.js';
+import { tempDir } from '../helpers/env.js';
+import { DAY, OUT_A, OUT_B, World } from '../helpers/trust-world.js';
+
+async function start(t: { after: (fn: () => unknown) => void }, world: World) {
+  const dir = await tempDir(t);
+  const store = await openStore(join(dir, 'c.db'));
+  const key = generateKey();
+  const { app } = await buildCoordinatorApp({ store, key, roots: [world.root.publicKey], bodyLimit: 64 * 1024 });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  t.after(async () => {
+    await app.close();
+    await store.close();
+  });
+  return { url, store, key };
+}
+
+function liveWorld(): World {
+  return new World();
+}
+
+const fresh = (w: World, name: string) => w.operator(name, { from: new Date(Date.now() - DAY), to: new Date(Date.now() + 365 * DAY) });
+
+test('certificates, attestations, dispute and binrev are logged; proofs verify against the signed checkpoint', async (t) => {
+  const w = liveWorld();
+  const { url, key } = await start(t, w);
+  const alice = fresh(w, 'alice');
+  const bob = fresh(w, 'bob');
+  const peer = new CoordinatorClient(url, alice.builders[0]!.key);
+  for (const c of w.certificates) await peer.submitCertificate(c);
+  const a1 = await peer.submitAttestation(w.attest(alice.builders[0]!.key, { time: new Date() }));
+  assert.equal(a1.binrev, 1);
+  const again = await peer.submitAttestation(w.attestations[0]!);
+  assert.equal(again.duplicate, true);
+  const b1 = await peer.submitAttestation(w.attest(bob.builders[0]!.key, { time: new Date(), output: OUT_B }));
+  assert.deepEqual(b1.dispute?.outputDigests, [OUT_A, OUT_B].sort());
+  const disputes = await peer.disputes();
+  assert.equal(disputes.length, 1);
+  const pkgs = await new CoordinatorClient(url).packages({ cpv: 'app-misc/hello-1.0' });
+  assert.equal(pkgs.length, 1);
+  assert.equal(pkgs[0]!.disputed, true);
+  assert.equal(pkgs[0]!.attestations.length, 2);
+
+  const info = await peer.info();
+  const note = openCheckpoint(await peer.checkpoint(), { name: info.logKeyName, key: publicKeyFromRaw(Buffer.from(info.logKey, 'base64')) });
+  assert.equal(info.logKey, key.publicKey.raw.toString('base64'));
+  // 4 certificates + attestation + binrev + attestation + dispute.
+  assert.equal(note.checkpoint.size, 8);
+  const entry = pkgs[0]!.attestations[1]!;
+  verifyInclusion(entry.logIndex, note.checkpoint.size, leafHash(encodeLeaf({ type: 'attestation', envelope: entry.envelope })), await peer.inclusionProof(entry.logIndex, note.checkpoint.size), note.checkpoint.root);
+
+  const doc = (await (await fetch(`${url}/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
+  assert.ok(doc.paths['/v1/attestations'] && doc.paths['/v1/archives/{sha256}/holders']);
+});
+
+test('bad input gets a typed 4xx and changes nothing', async (t) => {
+  const w = liveWorld();
+  const { url, store } = await start(t, w);
+  const alice = fresh(w, 'alice');
+  const signer = alice.builders[0]!.key;
+  const client = new CoordinatorClient(url, signer);
+  for (const c of w.certificates) await client.submitCertificate(c);
+  const size = await store.log.size();
+  const post = async (path: string, body: Buffer | string, headers: Record<string, string> = {}) => {
+    const res = await fetch(url + path, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+    return { status: res.status, body: (await res.json()) as { error: { code: string } } };
+  };
+  const signed = (path: string, body: Buffer) => signRequest(signer, 'POST', path, body);
+
+  const malformed = Buffer.from('{"payloadType": ');
+  assert.deepEqual(await post('/v1/attestations', malformed, signed('/v1/attestations', malformed)).then((r) => [r.status, r.body.error.code]), [400, 'BAD_JSON']);
+  const big = Buffer.from(JSON.stringify({ payloadType: 'x', payload: 'A'.repeat(100_000), signatures: [] }));
+  assert.deepEqual(await post('/v1/attestations', big, signed('/v1/attestations', big)).then((r) => [r.status, r.body.error.code]), [413, 'BODY_TOO_LARGE']);
+  const env = Buffer.from(JSON.stringify(w.attest(signer, { time: new Date() })));
+  assert.deepEqual(await post('/v1/attestations', env).then((r) => [r.status, r.body.error.code]), [401, 'UNSIGNED']);
+  const h = signed('/v1/attestations', env);
+  assert.deepEqual(await post('/v1/attestations', env, { ...h, 'x-binswarm-signature': signed('/v1/peers', env)['x-binswarm-signature']! }).then((r) => [r.status, r.body.error.code]), [401, 'BAD_REQUEST_SIGNATURE']);
+  assert.deepEqual(await post('/v1/attestations', env, signRequest(signer, 'POST', '/v1/attestations', env, Date.now() - 3_600_000)).then((r) => [r.status, r.body.error.code]), [401, 'STALE_REQUEST']);
+  // Schema: unknown field in the envelope.
+  const extra = Buffer.from(JSON.stringify({ ...w.attestations[0], extra: 1 }));
+  assert.deepEqual(await post('/v1/attestations', extra, signed('/v1/attestations', extra)).then((r) => [r.status, r.body.error.code]), [400, 'BAD_REQUEST']);
+  // Forged attestation signature.
+  const forged = structuredClone(w.attestations[0]!);
+  forged.signatures[0]!.sig = Buffer.alloc(64, 7).toString('base64');
+  const fb = Buffer.from(JSON.stringify(forged));
+  assert.deepEqual(await post('/v1/attestations', fb, signed('/v1/attestations', fb)).then((r) => [r.status, r.body.error.code]), [403, 'BAD_SIGNATURE']);
+  // A builder key nobody certified.
+  const stranger = generateKey();
+  const sb = Buffer.from(JSON.stringify(w.attest(stranger, { time: new Date() })));
+  assert.deepEqual(await post('/v1/attestations', sb, signed('/v1/attestations', sb)).then((r) => [r.status, r.body.error.code]), [403, 'UNKNOWN_KEY']);
+  // An operator certificate from someone who is not a root.
+  const rogue = w.operator('eve', { issuer: generateKey(), from: new Date(Date.now() - DAY) });
+  const rb = Buffer.from(JSON.stringify(rogue.cert));
+  assert.deepEqual(await post('/v1/certificates', rb, signed('/v1/certificates', rb)).then((r) => [r.status, r.body.error.code]), [403, 'UNKNOWN_ISSUER']);
+  // Announcing an archive nobody attested.
+  const ab = Buffer.from(JSON.stringify({ url: 'http://127.0.0.1:1' }));
+  const ap = `/v1/archives/${'e'.repeat(64)}/holders`;
+  assert.deepEqual(await post(ap, ab, signed(ap, ab)).then((r) => [r.status, r.body.error.code]), [404, 'NOT_FOUND']);
+  assert.equal(await store.log.size(), size, 'no bad request reached the log');
+  assert.equal((await store.queryAttestations({})).length, 0);
+
+  // A good one, then its exact replay.
+  const gh = signed('/v1/attestations', env);
+  assert.equal((await post('/v1/attestations', env, gh)).status, 200);
+  assert.deepEqual(await post('/v1/attestations', env, gh).then((r) => [r.status, r.body.error.code]), [401, 'REPLAYED']);
+  assert.equal(await store.log.size(), size + 2);
+});
