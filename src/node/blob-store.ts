@@ -1,0 +1,128 @@
+/**
+ * Content-addressed blobs under DIR/blobs/sha256/ab/<hex>. A blob is written
+ * to DIR/blobs/tmp, hashed as it streams, fsynced, checked against what the
+ * caller expected and only then renamed into place: a final name always
+ * holds exactly the bytes its name says. The layout is also the URL layout,
+ * so any static HTTP server over DIR is a valid mirror.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { BinswarmError } from '../errors.js';
+
+export type BlobErrorCode = 'BAD_DIGEST' | 'BLOB_DIGEST_MISMATCH' | 'BLOB_SIZE_MISMATCH' | 'BLOB_TOO_LARGE' | 'BLOB_NOT_FOUND';
+
+const HEX = /^[0-9a-f]{64}$/;
+
+export function checkHex(hex: string): string {
+  if (!HEX.test(hex)) throw new BinswarmError<BlobErrorCode>('BAD_DIGEST', `not a sha256 hex digest: '${hex.slice(0, 70)}'`);
+  return hex;
+}
+
+export interface PutOptions {
+  expectedSha256?: string;
+  expectedSize?: number;
+  maxSize?: number;
+  signal?: AbortSignal;
+}
+
+export class BlobStore {
+  private constructor(readonly dir: string) {}
+
+  /** Opens DIR, removing temp files a killed process left behind. */
+  static async open(dir: string): Promise<BlobStore> {
+    await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+    await rm(join(dir, 'blobs', 'tmp'), { recursive: true, force: true });
+    await mkdir(join(dir, 'blobs', 'tmp'), { recursive: true });
+    return new BlobStore(dir);
+  }
+
+  /** URL-relative path of a blob: `blobs/sha256/ab/<hex>`. */
+  static relPath(hex: string): string {
+    return `blobs/sha256/${checkHex(hex).slice(0, 2)}/${hex}`;
+  }
+
+  path(hex: string): string {
+    return join(this.dir, BlobStore.relPath(hex));
+  }
+
+  async size(hex: string): Promise<number | undefined> {
+    const st = await stat(this.path(hex)).catch(() => undefined);
+    return st?.isFile() ? st.size : undefined;
+  }
+
+  async has(hex: string): Promise<boolean> {
+    return (await this.size(hex)) !== undefined;
+  }
+
+  async put(source: Readable | AsyncIterable<Uint8Array>, opts: PutOptions = {}): Promise<{ sha256: string; size: number }> {
+    if (opts.expectedSha256) checkHex(opts.expectedSha256);
+    const max = opts.maxSize ?? opts.expectedSize ?? Number.MAX_SAFE_INTEGER;
+    const tmp = join(this.dir, 'blobs', 'tmp', `${randomBytes(8).toString('hex')}.part`);
+    const hash = createHash('sha256');
+    let size = 0;
+    const out = createWriteStream(tmp, { flags: 'wx' });
+    try {
+      for await (const chunk of source) {
+        opts.signal?.throwIfAborted();
+        size += chunk.length;
+        // Stop as soon as a sender goes past what it promised: no unbounded disk use.
+        if (size > max) throw new BinswarmError<BlobErrorCode>('BLOB_TOO_LARGE', `blob exceeds ${max} bytes`);
+        hash.update(chunk);
+        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+      }
+      await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+      const sha256 = hash.digest('hex');
+      if (opts.expectedSize !== undefined && size !== opts.expectedSize) throw new BinswarmError<BlobErrorCode>('BLOB_SIZE_MISMATCH', `got ${size} bytes, expected ${opts.expectedSize}`);
+      if (opts.expectedSha256 && sha256 !== opts.expectedSha256) throw new BinswarmError<BlobErrorCode>('BLOB_DIGEST_MISMATCH', `content hashes to ${sha256.slice(0, 16)}…, expected ${opts.expectedSha256.slice(0, 16)}…`);
+      const fh = await open(tmp, 'r');
+      await fh.sync();
+      await fh.close();
+      const final = this.path(sha256);
+      await mkdir(join(final, '..'), { recursive: true });
+      await rename(tmp, final);
+      const dh = await open(join(final, '..'), 'r');
+      await dh.sync().catch(() => undefined);
+      await dh.close();
+      return { sha256, size };
+    } catch (e) {
+      out.destroy();
+      await rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  importFile(path: string, opts: PutOptions = {}): Promise<{ sha256: string; size: number }> {
+    return this.put(createReadStream(path, { highWaterMark: 1 << 20 }), opts);
+  }
+
+  openRead(hex: string, range?: { start: number; end: number }): Readable {
+    return createReadStream(this.path(hex), { highWaterMark: 1 << 20, ...(range ?? {}) });
+  }
+
+  async remove(hex: string): Promise<void> {
+    await rm(this.path(hex), { force: true });
+  }
+
+  async *list(): AsyncGenerator<{ sha256: string; size: number }> {
+    const root = join(this.dir, 'blobs', 'sha256');
+    for (const prefix of (await readdir(root)).sort()) {
+      for (const name of (await readdir(join(root, prefix)).catch(() => [] as string[])).sort()) {
+        if (!HEX.test(name)) continue;
+        const size = await this.size(name);
+        if (size !== undefined) yield { sha256: name, size };
+      }
+    }
+  }
+
+  /** Re-hashes a blob; a damaged one is removed so it is never served. */
+  async verify(hex: string): Promise<boolean> {
+    const hash = createHash('sha256');
+    for await (const c of this.openRead(hex)) hash.update(c as Buffer);
+    if (hash.digest('hex') === hex) return true;
+    await this.remove(hex);
+    return false;
+  }
+}
