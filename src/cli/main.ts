@@ -21,6 +21,10 @@ const COMMANDS: Record<string, Entry> = {
   revoke: { summary: 'Revoke a key you certified', load: () => import('./revoke.js') },
   trust: { summary: 'Explain which packages a policy trusts, and why', load: () => import('./trust.js') },
   coordinator: { summary: 'Run the coordinator (registry, tracker, log)', load: () => import('./coordinator.js') },
+  node: { summary: 'Run a node (blob store, contribute, gateway)', load: () => import('./node.js') },
+  publish: { summary: 'Publish a PKGDIR to the network', load: () => import('./publish.js') },
+  gateway: { summary: 'Serve a Portage binhost of what your policy trusts', load: () => import('./gateway.js') },
+  'setup-portage': { summary: 'Point Portage at a gateway (binrepos.conf)', load: () => import('./setup-portage.js') },
   log: { summary: 'Transparency log: verify checkpoints and proofs, cosign as a witness', load: () => import('./log.js') },
 };
 

@@ -1,0 +1,49 @@
+/** `binswarm gateway` — a local Portage binhost of what your policy trusts. */
+import { Command } from 'commander';
+import { Gateway } from '../gateway/gateway.js';
+import { buildGatewayApp } from '../gateway/server.js';
+import { readPrivateKey } from '../trust/keys.js';
+import { loadPolicy } from '../trust/policy.js';
+import type { CliCommand } from './common.js';
+import { parseListen, untilSignal } from './listen.js';
+
+export const DEFAULT_CHOST = 'x86_64-pc-linux-gnu';
+
+export async function runGateway(o: { coordinator: string; data: string; policy: string; listen: string; chost: string; key?: string; interval: string }): Promise<void> {
+  const { host, port } = parseListen(o.listen);
+  const gw = await Gateway.open({
+    coordinator: o.coordinator, dataDir: o.data, policy: loadPolicy(o.policy), chost: o.chost,
+    key: o.key ? await readPrivateKey(o.key) : undefined,
+    log: (line) => process.stderr.write(`gateway: ${line}\n`),
+  });
+  // One refresh at a time; a failed one keeps serving the last good view.
+  let running: Promise<unknown> | undefined;
+  const refresh = () => (running ??= gw.refresh().finally(() => (running = undefined)));
+  await refresh().catch((e) => process.stderr.write(`gateway: first refresh failed: ${(e as Error).message}\n`));
+  const app = buildGatewayApp(gw, { refresh });
+  const url = await app.listen({ host, port });
+  const timer = setInterval(() => void refresh().catch((e) => process.stderr.write(`gateway: refresh failed: ${(e as Error).message}\n`)), Number(o.interval) * 1000);
+  process.stdout.write(`${JSON.stringify({ listening: url, served: gw.current()?.packages.size ?? 0 })}\n`);
+  await untilSignal(async () => {
+    clearInterval(timer);
+    await app.close();
+  });
+}
+
+const command: CliCommand = {
+  build() {
+    return new Command()
+      .description('Serve a Portage binhost (Packages + CAT/PN/PF-BUILD_ID.gpkg.tar) listing only what your policy trusts, verified locally.')
+      .requiredOption('--coordinator <url>', 'coordinator URL')
+      .requiredOption('--data <dir>', 'gateway state and verified archive cache')
+      .requiredOption('--policy <file>', 'your trust policy (TOML)')
+      .option('--listen <host:port>', 'where Portage connects', '127.0.0.1:7680')
+      .option('--chost <chost>', 'your CHOST', DEFAULT_CHOST)
+      .option('--key <file>', 'a key to sign reports of bad holders')
+      .option('--interval <seconds>', 'refresh period', '300')
+      .addHelpText('after', '\nThen: binswarm setup-portage --gateway http://127.0.0.1:7680\nStatus and reasons: curl http://127.0.0.1:7680/-/status')
+      .action(runGateway);
+  },
+};
+
+export default command;

@@ -1,0 +1,77 @@
+/** `binswarm node` — serve your blob store, contribute a PKGDIR, and (role consume) run a gateway. */
+import { Command } from 'commander';
+import Fastify from 'fastify';
+import { CoordinatorClient } from '../api/client.js';
+import { BlobStore } from '../node/blob-store.js';
+import { registerBlobRoutes } from '../node/blob-server.js';
+import { publishPkgdir } from '../node/contribute.js';
+import { readEnvelopeFile } from '../trust/files.js';
+import { readPrivateKey } from '../trust/keys.js';
+import type { CliCommand } from './common.js';
+import { DEFAULT_CHOST, runGateway } from './gateway.js';
+import { parseListen, untilSignal } from './listen.js';
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+const command: CliCommand = {
+  build() {
+    return new Command()
+      .description('Run a node: serve the blob store over HTTP, announce what it holds, contribute a watched PKGDIR, run a gateway.')
+      .requiredOption('--coordinator <url>', 'coordinator URL')
+      .requiredOption('--data <dir>', 'node data directory (blobs/sha256/…)')
+      .requiredOption('--key <file>', 'node/builder private key')
+      .option('--cert <file>', 'certificates to submit (repeatable)', collect, [])
+      .option('--listen <host:port>', 'blob server address', '127.0.0.1:7700')
+      .option('--public-url <url>', 'how others reach this node (default: http://LISTEN)')
+      .option('--roles <list>', 'comma-separated: consume,contribute,mirror', 'contribute')
+      .option('--watch <pkgdir>', 'contribute this PKGDIR now and whenever it changes (role contribute)')
+      .option('--watch-interval <seconds>', 'how often to look at the PKGDIR', '60')
+      .option('--policy <file>', 'policy for the gateway (role consume)')
+      .option('--gateway-listen <host:port>', 'gateway address (role consume)', '127.0.0.1:7680')
+      .option('--chost <chost>', 'gateway CHOST', DEFAULT_CHOST)
+      .action(async (o: { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; policy?: string; gatewayListen: string; chost: string }) => {
+        const roles = o.roles.split(',').map((r) => r.trim()).filter(Boolean);
+        const { host, port } = parseListen(o.listen);
+        const key = await readPrivateKey(o.key);
+        const store = await BlobStore.open(o.data);
+        const app = Fastify({ logger: false });
+        registerBlobRoutes(app, store);
+        const listening = await app.listen({ host, port });
+        const publicUrl = o.publicUrl ?? listening;
+        const client = new CoordinatorClient(o.coordinator, key);
+        await client.registerPeer({ roles: roles.filter((r) => ['consume', 'contribute', 'mirror', 'build', 'witness'].includes(r)), url: publicUrl });
+        // Re-announce what we hold (after a restart, or a coordinator that lost state).
+        for await (const b of store.list()) if (await client.archive(b.sha256)) await client.announceHolder(b.sha256, publicUrl).catch(() => undefined);
+        const certificates = await Promise.all(o.cert.map(readEnvelopeFile));
+        let timer: NodeJS.Timeout | undefined;
+        if (o.watch && roles.includes('contribute')) {
+          let last = '';
+          const pass = async () => {
+            const { stat } = await import('node:fs/promises');
+            const st = await stat(`${o.watch}/Packages`).catch(() => undefined);
+            const mark = st ? `${st.mtimeMs}:${st.size}` : '';
+            if (!st || mark === last) return;
+            last = mark;
+            const r = await publishPkgdir(o.watch!, { coordinator: o.coordinator, key, certificates, store, publicUrl });
+            process.stderr.write(`node: contributed ${r.packages.length} package(s) from ${o.watch}\n`);
+          };
+          await pass().catch((e) => process.stderr.write(`node: contribute failed: ${(e as Error).message}\n`));
+          timer = setInterval(() => void pass().catch((e) => process.stderr.write(`node: contribute failed: ${(e as Error).message}\n`)), Number(o.watchInterval) * 1000);
+        }
+        process.stdout.write(`${JSON.stringify({ listening, publicUrl, keyId: key.publicKey.id, roles })}\n`);
+        const stopNode = async () => {
+          if (timer) clearInterval(timer);
+          await app.close();
+        };
+        if (roles.includes('consume')) {
+          if (!o.policy) throw new Error('role consume needs --policy');
+          await runGateway({ coordinator: o.coordinator, data: `${o.data}/gateway`, policy: o.policy, listen: o.gatewayListen, chost: o.chost, key: o.key, interval: '300' });
+          await stopNode();
+          return;
+        }
+        await untilSignal(stopNode);
+      });
+  },
+};
+
+export default command;

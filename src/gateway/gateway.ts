@@ -1,0 +1,215 @@
+/**
+ * The consumer side: turn what the coordinator says into a Portage binhost
+ * of exactly what the local policy trusts, verified locally.
+ *
+ * refresh(): checkpoint signature (+ witnesses) and consistency with the
+ * last one seen → certificates, revocations, attestations for our CHOST,
+ * each with an inclusion proof → evaluateTrust → for each trusted package,
+ * the archive is fetched from holders, its sha256 checked as it streams,
+ * then read completely (Manifest, digests) and its outputDigest compared
+ * with the attested one. Only then does it get a Packages entry.
+ */
+import { join } from 'node:path';
+import { CoordinatorClient } from '../api/client.js';
+import type { PackageGroup, SignedEntry } from '../api/v1.js';
+import { BinswarmError } from '../errors.js';
+import { inspectPackage } from '../formats/inspect.js';
+import { packagesEntryOf } from '../formats/packages-entry.js';
+import { formatPackagesIndex, type PackagesIndex } from '../formats/packages-index.js';
+import { splitCpv } from '../formats/atom.js';
+import { openCheckpoint, type NamedKey } from '../log/checkpoint.js';
+import { encodeLeaf } from '../log/leaf.js';
+import { leafHash, verifyInclusion } from '../log/merkle.js';
+import { acceptCheckpoint } from '../log/verifier.js';
+import { BlobStore } from '../node/blob-store.js';
+import { WholeArchiveFetcher, type BlobFetcher } from '../node/fetch-blob.js';
+import { evaluateTrust, type TrustResult } from '../trust/evaluate.js';
+import type { PrivateKey } from '../trust/keys.js';
+import { publicKeyFromRaw } from '../trust/keys.js';
+import type { Policy } from '../trust/policy.js';
+import { buildIdFor, loadState, saveState, type GatewayState } from './state.js';
+
+export interface ServedPackage {
+  path: string;
+  cpv: string;
+  buildId: number;
+  archiveSha256: string;
+  size: number;
+  trust: TrustResult;
+}
+
+export interface GatewayOptions {
+  coordinator: string;
+  dataDir: string;
+  policy: Policy;
+  chost: string;
+  /** Signs holder reports; without it bad holders are only skipped. */
+  key?: PrivateKey;
+  fetcher?: BlobFetcher;
+  now?: () => Date;
+  log?: (line: string) => void;
+}
+
+export interface GatewayView {
+  index: PackagesIndex;
+  packages: Map<string, ServedPackage>;
+  results: TrustResult[];
+  refreshedAt: number;
+  checkpointSize: number;
+}
+
+const HEADER_BASE: [string, string][] = [
+  ['ACCEPT_KEYWORDS', ''],
+  ['VERSION', '0'],
+];
+
+export class Gateway {
+  private view: GatewayView | undefined;
+  private readonly client: CoordinatorClient;
+  private constructor(
+    private readonly opts: GatewayOptions,
+    readonly store: BlobStore,
+    private state: GatewayState,
+    private readonly fetcher: BlobFetcher,
+  ) {
+    this.client = new CoordinatorClient(opts.coordinator, opts.key);
+  }
+
+  static async open(opts: GatewayOptions): Promise<Gateway> {
+    const store = await BlobStore.open(opts.dataDir);
+    return new Gateway(opts, store, await loadState(opts.dataDir), opts.fetcher ?? new WholeArchiveFetcher(store));
+  }
+
+  current(): GatewayView | undefined {
+    return this.view;
+  }
+
+  private say(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  /** Verifies the coordinator's new checkpoint against the last one we trusted. */
+  private async checkpoint(): Promise<{ text: string; size: number; root: Uint8Array }> {
+    const info = await this.client.info();
+    const configured = this.opts.policy.log;
+    const logKey: NamedKey = configured ?? { name: info.logKeyName, key: publicKeyFromRaw(Buffer.from(this.state.logKey ?? info.logKey, 'base64')) };
+    if (configured && configured.key.raw.toString('base64') !== info.logKey) {
+      throw new BinswarmError('LOG_KEY_MISMATCH', 'the coordinator signs with another key than your policy names');
+    }
+    // Trust on first use when the policy names no log key; never silently after.
+    if (!configured && this.state.logKey && this.state.logKey !== info.logKey) throw new BinswarmError('LOG_KEY_MISMATCH', 'the coordinator changed its log key since this gateway first saw it');
+    const text = await this.client.checkpoint();
+    const presented = openCheckpoint(text, logKey);
+    const trusted = this.state.checkpoint;
+    const from = trusted ? openCheckpoint(trusted, logKey).checkpoint.size : 0;
+    const proof = trusted && from < presented.checkpoint.size ? await this.client.consistencyProof(from, presented.checkpoint.size) : [];
+    const accepted = acceptCheckpoint({ trusted, presented: text, proof, log: logKey, witnessPolicy: { witnesses: this.opts.policy.witnesses.keys, required: this.opts.policy.witnesses.required } });
+    this.state.logKey = info.logKey;
+    this.state.checkpoint = text;
+    return { text, size: accepted.checkpoint.size, root: accepted.checkpoint.root };
+  }
+
+  /** Keeps only entries proven to be in the log. */
+  private async proveIncluded(entries: SignedEntry[], type: 'attestation' | 'certificate' | 'revocation', cp: { size: number; root: Uint8Array }): Promise<unknown[]> {
+    const proven = new Set(this.state.proven);
+    const out: unknown[] = [];
+    for (const e of entries) {
+      if (e.logIndex >= cp.size) continue; // newer than our checkpoint: next refresh
+      const leaf = leafHash(encodeLeaf({ type, envelope: e.envelope }));
+      try {
+        // A cached proof was for an older tree; consistency makes it still hold, but
+        // the leaf content must be re-proven each time since the server sent it again.
+        verifyInclusion(e.logIndex, cp.size, leaf, await this.client.inclusionProof(e.logIndex, cp.size), cp.root);
+        proven.add(e.logIndex);
+        out.push(e.envelope);
+      } catch (err) {
+        this.say(`not in the log, ignored: ${type} at index ${e.logIndex}: ${(err as Error).message}`);
+      }
+    }
+    this.state.proven = [...proven].sort((a, b) => a - b);
+    return out;
+  }
+
+  async refresh(): Promise<GatewayView> {
+    const cp = await this.checkpoint();
+    const [certs, revs, groups] = await Promise.all([this.client.certificates(), this.client.revocations(), this.client.packages({ chost: this.opts.chost })]);
+    const certificates = await this.proveIncluded(certs, 'certificate', cp);
+    const revocations = await this.proveIncluded(revs, 'revocation', cp);
+    const attestations = await this.proveIncluded(groups.flatMap((g: PackageGroup) => g.attestations), 'attestation', cp);
+    const results = evaluateTrust({ attestations, certificates, revocations, policy: this.opts.policy, now: this.opts.now?.() ?? new Date() });
+    const packages = new Map<string, ServedPackage>();
+    const entries: Map<string, string>[] = [];
+    for (const r of results) {
+      if (r.status !== 'trusted' || r.chost !== this.opts.chost || !r.outputDigest) continue;
+      const support = r.outputs.find((o) => o.outputDigest === r.outputDigest)!;
+      const served = await this.materialise(r, support.archives);
+      if (!served) continue;
+      packages.set(served.pkg.path, served.pkg);
+      entries.push(served.entry);
+    }
+    entries.sort((a, b) => (a.get('CPV')! + a.get('BUILD_ID')).localeCompare(b.get('CPV')! + b.get('BUILD_ID')));
+    const headerRows: [string, string][] = [...HEADER_BASE, ['CHOST', this.opts.chost], ['PACKAGES', String(entries.length)], ['TIMESTAMP', String(Math.floor(Date.now() / 1000))]];
+    const header = new Map<string, string>(headerRows.sort(([a], [b]) => a.localeCompare(b)));
+    await saveState(this.opts.dataDir, this.state);
+    this.view = { index: { header, packages: entries }, packages, results, refreshedAt: Date.now(), checkpointSize: cp.size };
+    this.say(`refreshed: checkpoint ${cp.size}, ${results.length} build(s) seen, ${packages.size} served`);
+    return this.view;
+  }
+
+  /** Fetches (if needed) and fully verifies one archive of a trusted output. */
+  private async materialise(r: TrustResult, archives: { sha256: string; size: number }[]): Promise<{ pkg: ServedPackage; entry: Map<string, string> } | undefined> {
+    for (const a of archives) {
+      if (!(await this.store.has(a.sha256))) {
+        const info = await this.client.archive(a.sha256);
+        const holders = (info?.holders ?? []).map((h) => ({ url: h.url, peer: h.peer }));
+        try {
+          const got = await this.fetcher.fetch(a.sha256, a.size, holders);
+          for (const bad of got.badHolders) await this.report(a.sha256, bad.holder.peer, bad.reason);
+        } catch (e) {
+          this.say(`${r.cpv}: ${(e as Error).message}`);
+          continue;
+        }
+      }
+      const path = this.store.path(a.sha256);
+      let info;
+      try {
+        info = await inspectPackage(path, { portageDigests: true });
+      } catch (e) {
+        this.say(`${r.cpv}: archive ${a.sha256.slice(0, 16)}… is unreadable (${(e as Error).message}); dropped`);
+        await this.store.remove(a.sha256);
+        continue;
+      }
+      if (info.outputDigest !== r.outputDigest || info.buildKey !== r.buildKey) {
+        this.say(`${r.cpv}: archive ${a.sha256.slice(0, 16)}… does not contain the attested output; dropped`);
+        await this.store.remove(a.sha256);
+        continue;
+      }
+      const { category, pf } = { category: info.category, pf: info.pf };
+      const pn = splitCpv(info.cpv).pn;
+      const buildId = buildIdFor(this.state, info.cpv, a.sha256);
+      const rel = `${category}/${pn}/${pf}-${buildId}.gpkg.tar`;
+      const entry = packagesEntryOf(info.metadata, { path: rel, size: info.archive.size, md5: info.md5!, sha1: info.sha1!, buildId, header: new Map([['CHOST', this.opts.chost]]) });
+      return { pkg: { path: rel, cpv: info.cpv, buildId, archiveSha256: a.sha256, size: info.archive.size, trust: r }, entry };
+    }
+    return undefined;
+  }
+
+  private async report(sha256: string, peer: string, reason: string): Promise<void> {
+    this.say(`holder ${peer.slice(0, 12)} served bad bytes for ${sha256.slice(0, 16)}…: ${reason}`);
+    if (this.opts.key) await this.client.reportHolder(sha256, peer, reason).catch(() => undefined);
+  }
+
+  packagesText(): string {
+    if (!this.view) throw new BinswarmError('NOT_READY', 'gateway has not refreshed yet');
+    return formatPackagesIndex(this.view.index);
+  }
+
+  /** Where Portage's request for `rel` is served from, after re-checking the blob. */
+  lookup(rel: string): ServedPackage | undefined {
+    return this.view?.packages.get(rel);
+  }
+
+  blobPath(p: ServedPackage): string {
+    return join(this.store.path(p.archiveSha256));
+  }
+}
