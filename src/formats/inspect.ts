@@ -50,6 +50,8 @@ export interface PackageInfo {
 }
 
 export interface InspectOptions {
+  /** The format when the name does not say (content-addressed blobs have no extension). */
+  format?: 'gpkg' | 'xpak';
   limits?: Partial<GpkgLimits>;
   /** Also compute the archive's MD5 and SHA1 (for Packages indexes; MD5 is slow). */
   portageDigests?: boolean;
@@ -148,7 +150,7 @@ export async function inspectPackage(path: string, opts: InspectOptions = {}): P
 }
 
 async function inspectUnchecked(path: string, opts: InspectOptions): Promise<PackageInfo> {
-  const format = packageFormatOf(path);
+  const format = opts.format ?? packageFormatOf(path);
   if (!format) {
     throw new BinswarmError<InspectErrorCode>('UNKNOWN_PACKAGE_FORMAT', 'not a binary package (expected .gpkg.tar or .tbz2)', { subject: path });
   }

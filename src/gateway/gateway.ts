@@ -173,7 +173,7 @@ export class Gateway {
       const path = this.store.path(a.sha256);
       let info;
       try {
-        info = await inspectPackage(path, { portageDigests: true });
+        info = await inspectPackage(path, { portageDigests: true, format: 'gpkg' });
       } catch (e) {
         this.say(`${r.cpv}: archive ${a.sha256.slice(0, 16)}… is unreadable (${(e as Error).message}); dropped`);
         await this.store.remove(a.sha256);
@@ -188,7 +188,8 @@ export class Gateway {
       const pn = splitCpv(info.cpv).pn;
       const buildId = buildIdFor(this.state, info.cpv, a.sha256);
       const rel = `${category}/${pn}/${pf}-${buildId}.gpkg.tar`;
-      const entry = packagesEntryOf(info.metadata, { path: rel, size: info.archive.size, md5: info.md5!, sha1: info.sha1!, buildId, header: new Map([['CHOST', this.opts.chost]]) });
+      // Portage requires MTIME on remote entries (it compares it with a cached file); BUILD_TIME is stable.
+      const entry = packagesEntryOf(info.metadata, { path: rel, size: info.archive.size, md5: info.md5!, sha1: info.sha1!, buildId, mtime: info.metadata.buildTime ?? 0, header: new Map([['CHOST', this.opts.chost]]) });
       return { pkg: { path: rel, cpv: info.cpv, buildId, archiveSha256: a.sha256, size: info.archive.size, trust: r }, entry };
     }
     return undefined;

@@ -1,0 +1,45 @@
+/** Real binswarm processes for end-to-end tests: start, wait for the JSON "ready" line, stop. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cliArgv } from './cli.js';
+import { repoRoot } from './env.js';
+
+export interface Running<T> {
+  ready: T;
+  proc: ChildProcess;
+  stderr: () => string;
+  stop: () => Promise<void>;
+}
+
+export function startBinswarm<T = { listening: string }>(args: string[], t: { after: (fn: () => unknown) => void }, timeoutMs = 60_000): Promise<Running<T>> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [...cliArgv(), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const stop = () =>
+      new Promise<void>((r) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return r();
+        proc.once('exit', () => r());
+        proc.kill('SIGTERM');
+        setTimeout(() => proc.kill('SIGKILL'), 5000).unref();
+      });
+    t.after(stop);
+    const timer = setTimeout(() => reject(new Error(`binswarm ${args[0]} not ready after ${timeoutMs} ms:\n${err}`)), timeoutMs);
+    proc.stderr.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-50_000)));
+    proc.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0 && timer) {
+        clearTimeout(timer);
+        try {
+          resolve({ ready: JSON.parse(out.slice(0, nl)) as T, proc, stderr: () => err, stop });
+        } catch {
+          reject(new Error(`unexpected first line from binswarm ${args[0]}: ${out.slice(0, nl)}`));
+        }
+      }
+    });
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`binswarm ${args[0]} exited (${code}) before it was ready:\n${err}`));
+    });
+  });
+}
