@@ -26,6 +26,7 @@ const COMMANDS: Record<string, Entry> = {
   gateway: { summary: 'Serve a Portage binhost of what your policy trusts', load: () => import('./gateway.js') },
   'setup-portage': { summary: 'Point Portage at a gateway (binrepos.conf)', load: () => import('./setup-portage.js') },
   log: { summary: 'Transparency log: verify checkpoints and proofs, cosign as a witness', load: () => import('./log.js') },
+  demo: { summary: 'Bring up a local network and run the demo', load: () => import('./demo.js') },
 };
 
 function usage(): string {
