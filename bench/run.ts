@@ -17,6 +17,7 @@ const CASES: Record<string, () => Promise<{ default: BenchCase }>> = {
   formats: () => import('./formats.js'),
   trust: () => import('./trust.js'),
   merkle: () => import('./merkle.js'),
+  coordinator: () => import('./coordinator.js'),
 };
 
 async function main(): Promise<void> {

@@ -15,7 +15,7 @@ import type { Envelope } from '../trust/dsse.js';
 import { writeKeyPair } from '../trust/files.js';
 import { generateKey, readPrivateKey, type PublicKey } from '../trust/keys.js';
 import { MAX_SKEW_MS, verifyRequest, type SignedBy } from '../trust/request-signing.js';
-import { ingestAttestation, ingestCertificate, ingestRevocation, type Coordinator } from './ingest.js';
+import { ingestAttestation, ingestCertificate, ingestRevocation, latestCheckpoint, type Coordinator } from './ingest.js';
 import { openStore } from './store/sql-store.js';
 import type { Store } from './store/types.js';
 
@@ -166,9 +166,9 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
   });
   route<{ buildKey?: string }>(ROUTES.disputes, async (req) => ({ items: (await s.listDisputes(req.query.buildKey)).map((d) => ({ buildKey: d.buildKey, cpv: d.cpv, outputDigests: d.outputDigests, logIndex: d.logIndex })) }));
   app.get(ROUTES.checkpoint.url, async (_req, reply) => {
-    const cp = await s.latestCheckpoint();
+    const cp = await latestCheckpoint(coordinator);
     if (!cp) throw new BinswarmError('NOT_FOUND', 'the log is empty');
-    return reply.type('text/plain; charset=utf-8').send(cp.text);
+    return reply.type('text/plain; charset=utf-8').send(cp);
   });
   route<{ index: number; size: number }>(ROUTES.inclusion, async (req) => ({ proof: (await new MerkleLog(s.log).inclusionProof(req.query.index, req.query.size)).map((h) => Buffer.from(h).toString('hex')) }));
   route<{ from: number; to: number }>(ROUTES.consistency, async (req) => ({ proof: (await new MerkleLog(s.log).consistencyProof(req.query.from, req.query.to)).map((h) => Buffer.from(h).toString('hex')) }));

@@ -22,8 +22,23 @@ export interface PrivateKey {
   publicKey: PublicKey;
 }
 
+// Building a KeyObject costs about as much as a signature check, and servers
+// see the same keys on every request: keep recent ones (they are immutable).
+const keyCache = new Map<string, PublicKey>();
+const KEY_CACHE_MAX = 10_000;
+
 export function publicKeyFromRaw(raw: Uint8Array): PublicKey {
   if (raw.length !== 32) throw new BinswarmError<KeyErrorCode>('BAD_KEY', `an Ed25519 public key has 32 bytes, got ${raw.length}`);
+  const cacheKey = Buffer.from(raw).toString('hex');
+  const hit = keyCache.get(cacheKey);
+  if (hit) return hit;
+  const key = publicKeyFromRawUncached(raw);
+  if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
+  keyCache.set(cacheKey, key);
+  return key;
+}
+
+function publicKeyFromRawUncached(raw: Uint8Array): PublicKey {
   const buf = Buffer.from(raw);
   // SPKI DER prefix for Ed25519 (RFC 8410): SEQUENCE { SEQUENCE { OID 1.3.101.112 } BIT STRING }.
   const der = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), buf]);

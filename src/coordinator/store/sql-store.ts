@@ -137,6 +137,10 @@ export class SqlStore implements Store {
     return this.db.close();
   }
 
+  syncHard(): Promise<void> {
+    return this.db.syncHard();
+  }
+
   async upsertPeer(p: PeerRecord): Promise<void> {
     await this.db.tx(async (db) => {
       const had = await db.all('SELECT first_seen FROM peers WHERE key_id = ?', [p.keyId]);
@@ -157,13 +161,15 @@ export class SqlStore implements Store {
     return (await this.db.all('SELECT * FROM peers ORDER BY key_id')).map(peer);
   }
 
+  private noncesSincePrune = 0;
+
   async useNonce(keyId: string, nonce: string, expiresAt: number, now: number): Promise<boolean> {
-    return this.db.tx(async (db) => {
-      await db.run('DELETE FROM nonces WHERE expires_at < ?', [now]);
-      if ((await db.all('SELECT 1 FROM nonces WHERE key_id = ? AND nonce = ?', [keyId, nonce])).length > 0) return false;
-      await db.run('INSERT INTO nonces (key_id, nonce, expires_at) VALUES (?, ?, ?)', [keyId, nonce, expiresAt]);
-      return true;
-    });
+    // One statement (one commit) per request; expired nonces are pruned now and then.
+    if (++this.noncesSincePrune >= 256) {
+      this.noncesSincePrune = 0;
+      await this.db.run('DELETE FROM nonces WHERE expires_at < ?', [now]);
+    }
+    return (await this.db.run('INSERT INTO nonces (key_id, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [keyId, nonce, expiresAt])) === 1;
   }
 
   async queryAttestations(q: AttestationQuery): Promise<AttestationRecord[]> {

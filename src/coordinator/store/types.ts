@@ -109,6 +109,8 @@ export interface Store {
   /** Read-only view of the log (outside transactions). */
   log: HashStore;
   close(): Promise<void>;
+  /** Makes committed writes durable against power loss (before signing a checkpoint over them). */
+  syncHard(): Promise<void>;
 
   upsertPeer(p: PeerRecord): Promise<void>;
   getPeer(keyId: string): Promise<PeerRecord | undefined>;
