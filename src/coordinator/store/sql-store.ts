@@ -169,7 +169,9 @@ export class SqlStore implements Store {
       this.noncesSincePrune = 0;
       await this.db.run('DELETE FROM nonces WHERE expires_at < ?', [now]);
     }
-    return (await this.db.run('INSERT INTO nonces (key_id, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', [keyId, nonce, expiresAt])) === 1;
+    // A nonce that has expired may come back (the request's own time check rejects stale ones).
+    const sql = 'INSERT INTO nonces (key_id, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT (key_id, nonce) DO UPDATE SET expires_at = excluded.expires_at WHERE nonces.expires_at < ?';
+    return (await this.db.run(sql, [keyId, nonce, expiresAt, now])) === 1;
   }
 
   async queryAttestations(q: AttestationQuery): Promise<AttestationRecord[]> {
