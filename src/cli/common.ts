@@ -12,6 +12,9 @@ export interface CliCommand {
 /** Exit statuses: 0 ok, 1 the check ran and found problems, 2 bad input/usage, 70 internal error. */
 export const EXIT = { ok: 0, problems: 1, badInput: 2, internal: 70 } as const;
 
+/** commander helper for repeatable options (`--cert A --cert B`). */
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }

@@ -2,10 +2,9 @@
 import { Command } from 'commander';
 import { buildCoordinatorApp, openCoordinatorState } from '../coordinator/server.js';
 import { readPublicKey } from '../trust/keys.js';
-import type { CliCommand } from './common.js';
+import { collect, type CliCommand } from './common.js';
 import { parseListen, untilSignal } from './listen.js';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 const command: CliCommand = {
   build() {

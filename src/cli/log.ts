@@ -7,7 +7,7 @@ import { leafHash, verifyInclusion } from '../log/merkle.js';
 import { acceptCheckpoint } from '../log/verifier.js';
 import { readJsonFile } from '../trust/files.js';
 import { readPrivateKey, readPublicKey } from '../trust/keys.js';
-import { printJson, type CliCommand } from './common.js';
+import { collect, printJson, type CliCommand } from './common.js';
 
 async function readText(path: string): Promise<string> {
   return readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
@@ -39,7 +39,6 @@ async function witnesses(specs: string[]): Promise<NamedKey[]> {
   );
 }
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 const command: CliCommand = {
   build() {

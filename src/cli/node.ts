@@ -7,11 +7,10 @@ import { registerBlobRoutes } from '../node/blob-server.js';
 import { publishPkgdir } from '../node/contribute.js';
 import { readEnvelopeFile } from '../trust/files.js';
 import { readPrivateKey } from '../trust/keys.js';
-import type { CliCommand } from './common.js';
+import { collect, type CliCommand } from './common.js';
 import { DEFAULT_CHOST, runGateway } from './gateway.js';
 import { parseListen, untilSignal } from './listen.js';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 
 const command: CliCommand = {
   build() {

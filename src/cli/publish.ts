@@ -4,9 +4,8 @@ import { BlobStore } from '../node/blob-store.js';
 import { publishPkgdir } from '../node/contribute.js';
 import { readEnvelopeFile } from '../trust/files.js';
 import { readPrivateKey } from '../trust/keys.js';
-import { EXIT, printJson, type CliCommand } from './common.js';
+import { collect, EXIT, printJson, type CliCommand } from './common.js';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
 let problems = false;
 
 const command: CliCommand = {

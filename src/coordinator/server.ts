@@ -44,6 +44,11 @@ export interface CoordinatorOptions {
   now?: () => number;
 }
 
+/** Signed objects in log order; `next` is the cursor for the following page (null at the end). */
+function page(rows: { envelope: string; logIndex: number }[], limit = 1000): { items: { envelope: unknown; logIndex: number }[]; next: number | null } {
+  return { items: rows.map((r) => ({ envelope: JSON.parse(r.envelope) as unknown, logIndex: r.logIndex })), next: rows.length === limit ? rows[rows.length - 1]!.logIndex : null };
+}
+
 export function openApiDocument(): object {
   const paths: Record<string, Record<string, object>> = {};
   for (const [id, r] of Object.entries(ROUTES) as [string, RouteSpec][]) {
@@ -153,16 +158,13 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     return { packages: [...groups.values()], next: rows.length === limit ? rows[rows.length - 1]!.logIndex : null };
   });
   route<{ cpv?: string; chost?: string; configKey?: string; buildKey?: string; after?: number; limit?: number }>(ROUTES.attestations, async (req) => {
-    const rows = await s.queryAttestations(req.query);
-    return { items: rows.map((r) => ({ envelope: JSON.parse(r.envelope), logIndex: r.logIndex })), next: rows.length === (req.query.limit ?? 1000) ? rows[rows.length - 1]!.logIndex : null };
+    return page(await s.queryAttestations(req.query), req.query.limit);
   });
   route<{ after?: number; limit?: number }>(ROUTES.certificates, async (req) => {
-    const rows = await s.listCertificates(req.query.after, req.query.limit);
-    return { items: rows.map((r) => ({ envelope: JSON.parse(r.envelope), logIndex: r.logIndex })), next: rows.length === (req.query.limit ?? 1000) ? rows[rows.length - 1]!.logIndex : null };
+    return page(await s.listCertificates(req.query.after, req.query.limit), req.query.limit);
   });
   route<{ after?: number; limit?: number }>(ROUTES.revocations, async (req) => {
-    const rows = await s.listRevocations(req.query.after, req.query.limit);
-    return { items: rows.map((r) => ({ envelope: JSON.parse(r.envelope), logIndex: r.logIndex })), next: rows.length === (req.query.limit ?? 1000) ? rows[rows.length - 1]!.logIndex : null };
+    return page(await s.listRevocations(req.query.after, req.query.limit), req.query.limit);
   });
   route<{ buildKey?: string }>(ROUTES.disputes, async (req) => ({ items: (await s.listDisputes(req.query.buildKey)).map((d) => ({ buildKey: d.buildKey, cpv: d.cpv, outputDigests: d.outputDigests, logIndex: d.logIndex })) }));
   app.get(ROUTES.checkpoint.url, async (_req, reply) => {

@@ -1,24 +1,67 @@
 /**
- * An append-only RFC 6962 log over a HashStore. Proofs are built from stored
- * complete subtrees: the left parts of every split are complete and aligned
- * (one read each), only the ragged right edge is recomputed, so a proof reads
- * O(log n) nodes (at most O(log² n) hashes on the edge) whatever the size.
+ * An append-only RFC 6962 log over a HashStore. Every subtree the RFC's
+ * recursion visits starts on a boundary aligned to its own size rounded up to
+ * a power of two, so its hash is a right fold over at most log2 n stored
+ * complete subtrees (the binary digits of its size). A proof or a root is
+ * therefore planned first, read with ONE getNodes call of O(log n) keys, then
+ * folded: proof time grows with log n, and an SQL store pays one round trip.
  */
 import { BinswarmError } from '../errors.js';
 import type { HashStore, NodeKey } from './hash-store.js';
 import { EMPTY_ROOT, leafHash, nodeHash, splitPoint } from './merkle.js';
 
-export type LogErrorCode = 'BAD_TREE_SIZE';
-
-function isPowerOfTwo(n: number): boolean {
-  return n > 0 && (n & (n - 1)) === 0;
-}
+export type LogErrorCode = 'BAD_TREE_SIZE' | 'BAD_LEAF_HASH';
 
 function sizeError(message: string): BinswarmError<LogErrorCode> {
   return new BinswarmError('BAD_TREE_SIZE', message);
 }
 
+/** Leaves [start, end) of the tree, as the RFC recursion reaches them. */
+interface Range {
+  start: number;
+  end: number;
+}
+
+/**
+ * The complete aligned subtrees that make up [start, end), largest first. No
+ * bitwise operators: sizes may pass 2^31.
+ */
+export function subtreesOf(r: Range): NodeKey[] {
+  const out: NodeKey[] = [];
+  let at = r.start;
+  let left = r.end - r.start;
+  let size = 1;
+  let level = 0;
+  while (size * 2 <= left) {
+    size *= 2;
+    level += 1;
+  }
+  for (; left > 0; size /= 2, level -= 1) {
+    if (size > left) continue;
+    // Holds for every range the RFC recursion produces; a violation is a bug here, not bad input.
+    if (at % size !== 0) throw new Error(`internal: range [${r.start}, ${r.end}) is not aligned`);
+    out.push({ level, index: at / size });
+    at += size;
+    left -= size;
+  }
+  return out;
+}
+
+/** MTH of a range from its subtrees' hashes: RFC 6962 splits off the largest one first. */
+function fold(hashes: Uint8Array[]): Uint8Array {
+  let acc = hashes[hashes.length - 1]!;
+  for (let i = hashes.length - 2; i >= 0; i--) acc = nodeHash(hashes[i]!, acc);
+  return acc;
+}
+
+interface FrontierNode extends NodeKey {
+  hash: Uint8Array;
+}
+
 export class MerkleLog {
+  /** Appends through one instance run one after another (each reads the size it extends). */
+  private appending: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly store: HashStore) {}
 
   size(): Promise<number> {
@@ -30,47 +73,48 @@ export class MerkleLog {
     return this.appendLeafHashes(datas.map(leafHash));
   }
 
-  /** Appends already-hashed leaves in one store write. */
-  async appendLeafHashes(hashes: readonly Uint8Array[]): Promise<number> {
+  /** Appends already-hashed leaves: one read of the old right edge, one store write. */
+  appendLeafHashes(hashes: readonly Uint8Array[]): Promise<number> {
+    const run = this.appending.then(() => this.appendNow(hashes));
+    this.appending = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendNow(hashes: readonly Uint8Array[]): Promise<number> {
+    for (const h of hashes) if (h.length !== 32) throw new BinswarmError<LogErrorCode>('BAD_LEAF_HASH', `a leaf hash has 32 bytes, got ${h.length}`);
     const start = await this.store.size();
-    const fresh = new Map<string, Uint8Array>();
-    const nodes: (NodeKey & { hash: Uint8Array })[] = [];
-    const put = (level: number, index: number, hash: Uint8Array) => {
-      fresh.set(`${level}/${index}`, hash);
-      nodes.push({ level, index, hash });
-    };
+    if (hashes.length === 0) return start;
+    // The old tree's complete subtrees (its "frontier") are all a new leaf can merge with.
+    const keys = subtreesOf({ start: 0, end: start });
+    const old = keys.length > 0 ? await this.store.getNodes(keys) : [];
+    const frontier: FrontierNode[] = keys.map((k, i) => ({ ...k, hash: old[i]! }));
+    const nodes: FrontierNode[] = [];
     for (let i = 0; i < hashes.length; i++) {
-      const leafIndex = start + i;
-      put(0, leafIndex, hashes[i]!);
-      // Every level at which this leaf completes a subtree gets a new node.
-      let level = 0;
-      let index = leafIndex;
-      while (index % 2 === 1) {
-        const left = fresh.get(`${level}/${index - 1}`) ?? (await this.store.getNodes([{ level, index: index - 1 }]))[0]!;
-        const right = fresh.get(`${level}/${index}`)!;
-        level += 1;
-        index = (index - 1) / 2;
-        put(level, index, nodeHash(left, right));
+      let cur: FrontierNode = { level: 0, index: start + i, hash: hashes[i]! };
+      nodes.push(cur);
+      // Like a binary counter's carry: equal-sized neighbours become one complete subtree.
+      while (frontier.length > 0 && frontier[frontier.length - 1]!.level === cur.level) {
+        const left = frontier.pop()!;
+        cur = { level: cur.level + 1, index: left.index / 2, hash: nodeHash(left.hash, cur.hash) };
+        nodes.push(cur);
       }
+      frontier.push(cur);
     }
     await this.store.append(start + hashes.length, nodes);
     return start;
   }
 
-  /** Hash of leaves [start, end): one stored node when complete and aligned, else split. */
-  private async rangeHash(start: number, end: number): Promise<Uint8Array> {
-    const n = end - start;
-    if (isPowerOfTwo(n) && start % n === 0) {
-      return (await this.store.getNodes([{ level: Math.log2(n), index: start / n }]))[0]!;
-    }
-    const k = splitPoint(n);
-    return nodeHash(await this.rangeHash(start, start + k), await this.rangeHash(start + k, end));
-  }
-
-  async root(size?: number): Promise<Uint8Array> {
-    const n = size ?? (await this.store.size());
-    await this.checkSize(n);
-    return n === 0 ? EMPTY_ROOT : this.rangeHash(0, n);
+  /** Hashes of several ranges with one store read. */
+  private async hashRanges(ranges: Range[]): Promise<Uint8Array[]> {
+    const plans = ranges.map(subtreesOf);
+    const all = plans.flat();
+    const got = all.length > 0 ? await this.store.getNodes(all) : [];
+    let at = 0;
+    return plans.map((p) => {
+      const part = got.slice(at, at + p.length);
+      at += p.length;
+      return fold(part);
+    });
   }
 
   private async checkSize(n: number): Promise<void> {
@@ -78,60 +122,62 @@ export class MerkleLog {
     if (!Number.isSafeInteger(n) || n < 0 || n > have) throw sizeError(`tree size ${n} is not in 0..${have}`);
   }
 
-  /** PATH(m, D[n]) of RFC 9162 §2.1.3.1, leaf-to-root order. */
+  /** MTH(D[0:size]); the current root when size is left out. */
+  async root(size?: number): Promise<Uint8Array> {
+    const n = size ?? (await this.store.size());
+    if (size !== undefined) await this.checkSize(n);
+    return n === 0 ? EMPTY_ROOT : (await this.hashRanges([{ start: 0, end: n }]))[0]!;
+  }
+
+  /** PATH(index, D[0:size]) of RFC 9162 §2.1.3.1, leaf-to-root order. */
   async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
     await this.checkSize(size);
     if (!Number.isSafeInteger(index) || index < 0 || index >= size) throw sizeError(`leaf ${index} is not in a tree of size ${size}`);
-    const path: Uint8Array[] = [];
+    // Walk down from the root; each step's sibling is one proof node.
+    const siblings: Range[] = [];
     let start = 0;
     let end = size;
-    let m = index;
-    const steps: { start: number; end: number }[] = [];
     while (end - start > 1) {
-      const k = splitPoint(end - start);
-      if (m < k) {
-        steps.push({ start: start + k, end });
-        end = start + k;
+      const mid = start + splitPoint(end - start);
+      if (index < mid) {
+        siblings.push({ start: mid, end });
+        end = mid;
       } else {
-        steps.push({ start, end: start + k });
-        m -= k;
-        start += k;
+        siblings.push({ start, end: mid });
+        start = mid;
       }
     }
-    for (const s of steps.reverse()) path.push(await this.rangeHash(s.start, s.end));
-    return path;
+    return this.hashRanges(siblings.reverse());
   }
 
-  /** PROOF(m, D[n]) of RFC 9162 §2.1.4.1. */
+  /** PROOF(m, D[0:n]) of RFC 9162 §2.1.4.1 (SUBPROOF unrolled). */
   async consistencyProof(m: number, n: number): Promise<Uint8Array[]> {
     await this.checkSize(n);
     if (!Number.isSafeInteger(m) || m < 0 || m > n) throw sizeError(`cannot prove size ${m} is a prefix of size ${n}`);
     if (m === 0 || m === n) return [];
-    const out: { start: number; end: number }[] = [];
-    // SUBPROOF(m, D[start:end], b), unrolled.
+    const parts: Range[] = [];
     let start = 0;
     let end = n;
-    let mm = m;
-    let complete = true;
+    // True while the old tree is still the left edge of [start, end): then
+    // its root needs no proof node (the verifier already has it).
+    let leftEdge = true;
     while (true) {
       const size = end - start;
+      const mm = m - start;
       if (mm === size) {
-        if (!complete) out.push({ start, end });
+        if (!leftEdge) parts.push({ start, end });
         break;
       }
       const k = splitPoint(size);
       if (mm <= k) {
-        out.push({ start: start + k, end });
+        parts.push({ start: start + k, end });
         end = start + k;
       } else {
-        out.push({ start, end: start + k });
-        mm -= k;
+        parts.push({ start, end: start + k });
         start += k;
-        complete = false;
+        leftEdge = false;
       }
     }
-    const proof: Uint8Array[] = [];
-    for (const r of out.reverse()) proof.push(await this.rangeHash(r.start, r.end));
-    return proof;
+    return this.hashRanges(parts.reverse());
   }
 }

@@ -52,6 +52,17 @@ function bad(message: string): BinswarmError<MerkleErrorCode> {
   return new BinswarmError('BAD_PROOF', message);
 }
 
+/** Without bitwise operators, which truncate to 32 bits (trees may be larger). */
+function isPowerOfTwo(n: number): boolean {
+  while (n > 1 && n % 2 === 0) n /= 2;
+  return n === 1;
+}
+
+/** Every hash in a proof is a SHA-256 output; anything else is malformed, not merely wrong. */
+function checkHashes(what: string, hashes: readonly Uint8Array[]): void {
+  for (const h of hashes) if (h.length !== 32) throw bad(`${what} contains a ${h.length}-byte hash (want 32)`);
+}
+
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }
@@ -61,6 +72,8 @@ export function rootFromInclusionProof(index: number, size: number, leaf: Uint8A
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) {
     throw bad(`leaf index ${index} is outside a tree of size ${size}`);
   }
+  checkHashes('leaf hash', [leaf]);
+  checkHashes('inclusion proof', proof);
   let fn = index;
   let sn = size - 1;
   let r = leaf;
@@ -91,19 +104,20 @@ export function verifyInclusion(index: number, size: number, leaf: Uint8Array, p
 /** RFC 9162 §2.1.4.2: checks that `newRoot` (size n) extends `oldRoot` (size m). */
 export function verifyConsistency(m: number, n: number, oldRoot: Uint8Array, newRoot: Uint8Array, proof: readonly Uint8Array[]): void {
   if (!Number.isSafeInteger(m) || !Number.isSafeInteger(n) || m < 0 || m > n) throw new BinswarmError<MerkleErrorCode>('BAD_TREE_SIZE', `tree cannot go from size ${m} to ${n}`);
+  // As in transparency-dev/merkle: every tree extends the empty one, so a
+  // "proof" from size 0 carries no information; a caller that trusts size 0
+  // checks the new root some other way (see acceptCheckpoint).
+  if (m === 0) throw bad('a consistency proof from the empty tree proves nothing');
   if (m === n) {
     if (proof.length !== 0) throw bad('consistency proof between equal sizes must be empty');
     if (!equal(oldRoot, newRoot)) throw bad(`two different roots for tree size ${n}`);
     return;
   }
-  if (m === 0) {
-    if (proof.length !== 0) throw bad('consistency proof from the empty tree must be empty');
-    return;
-  }
   if (proof.length === 0) throw bad('consistency proof is empty');
+  checkHashes('consistency proof', proof);
   const path = [...proof];
   // If m is a power of two, the old root itself is the first node of the path.
-  if ((m & (m - 1)) === 0) path.unshift(oldRoot);
+  if (isPowerOfTwo(m)) path.unshift(oldRoot);
   let fn = m - 1;
   let sn = n - 1;
   while (fn % 2 === 1) {

@@ -12,6 +12,10 @@ interface Vectors {
   roots: string[];
   inclusion: { index: number; size: number; path: string[] }[];
   consistency: { m: number; n: number; proof: string[] }[];
+  verifierCases: {
+    inclusion: { case: string; index: string; size: string; leafHash: string; root: string; proof: string[]; valid: boolean }[];
+    consistency: { case: string; m: string; n: string; oldRoot: string; newRoot: string; proof: string[]; valid: boolean }[];
+  };
 }
 const V = loadTestFixture<Vectors>('log', 'rfc6962-vectors.json');
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -54,6 +58,21 @@ test('RFC 6962 vectors: roots of every prefix, inclusion and consistency proofs'
     const proof = await log.consistencyProof(c.m, c.n);
     assert.deepEqual(proof.map(hex), c.proof, `consistency ${c.m}→${c.n}`);
     verifyConsistency(c.m, c.n, unhex(V.roots[c.m - 1]!), unhex(V.roots[c.n - 1]!), c.proof.map(unhex));
+  }
+});
+
+test('transparency-dev verifier corpus: every good proof accepted, every bad one rejected with BAD_PROOF', () => {
+  const { inclusion, consistency } = V.verifierCases;
+  assert.ok(inclusion.length > 90 && consistency.length > 90);
+  for (const c of inclusion) {
+    const run = () => verifyInclusion(Number(c.index), Number(c.size), unhex(c.leafHash), c.proof.map(unhex), unhex(c.root));
+    if (c.valid) assert.doesNotThrow(run, `inclusion ${c.case}`);
+    else assert.throws(run, { code: 'BAD_PROOF' }, `inclusion ${c.case}`);
+  }
+  for (const c of consistency) {
+    const run = () => verifyConsistency(Number(c.m), Number(c.n), unhex(c.oldRoot), unhex(c.newRoot), c.proof.map(unhex));
+    if (c.valid) assert.doesNotThrow(run, `consistency ${c.case}`);
+    else assert.throws(run, (e: unknown) => ['BAD_PROOF', 'BAD_TREE_SIZE'].includes((e as { code?: string }).code ?? ''), `consistency ${c.case}`);
   }
 });
 
