@@ -116,3 +116,29 @@ test('bad input gets a typed 4xx and changes nothing', async (t) => {
   assert.deepEqual(await post('/v1/attestations', env, gh).then((r) => [r.status, r.body.error.code]), [401, 'REPLAYED']);
   assert.equal(await store.log.size(), size + 2);
 });
+
+test('rate limit per key, and an archive attested with other digests is refused', async (t) => {
+  const w = liveWorld();
+  const dir = await tempDir(t);
+  const store = await openStore(join(dir, 'c.db'));
+  const { app } = await buildCoordinatorApp({ store, key: generateKey(), roots: [w.root.publicKey], ratePerMinute: 4 });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  t.after(async () => {
+    await app.close();
+    await store.close();
+  });
+  const alice = fresh(w, 'alice');
+  const client = new CoordinatorClient(url, alice.builders[0]!.key);
+  for (const c of w.certificates) await client.submitCertificate(c);
+  // Same archive sha256 (derived from the output in the test world), claimed with another size.
+  const env = w.attest(alice.builders[0]!.key, { time: new Date() });
+  await client.submitAttestation(env);
+  const stmt = JSON.parse(Buffer.from(env.payload, 'base64').toString());
+  const { signAttestation } = await import('../../src/trust/statements.js');
+  const lie = signAttestation({ kind: 'build', buildConfig: { ...stmt.buildConfig, use: ['other'] }, outputDigest: OUT_B, archive: stmt.archive, time: new Date() }, alice.builders[0]!.key);
+  await assert.rejects(client.submitAttestation(lie), { code: 'ARCHIVE_CONFLICT' });
+  // 4 requests per minute per key (2 certificates, 2 attestations): the next is refused with 429.
+  await assert.rejects(client.registerPeer({ roles: ['consume'] }), { code: 'RATE_LIMITED' });
+  const other = new CoordinatorClient(url, generateKey());
+  assert.ok(await other.registerPeer({ roles: ['consume'] }), 'other keys are not limited by alice');
+});
