@@ -6,8 +6,10 @@
  * histories. The error carries both signed notes as evidence to publish.
  */
 import { BinswarmError } from '../errors.js';
-import { openCheckpoint, validCosigners, type NamedKey, type SignedCheckpoint } from './checkpoint.js';
+import { openCheckpoint, verifyCosignatures, type NamedKey, type SignedCheckpoint, type WitnessPolicy } from './checkpoint.js';
 import { verifyConsistency } from './merkle.js';
+
+export type { WitnessPolicy } from './checkpoint.js';
 
 export type VerifierErrorCode = 'LOG_FORK' | 'LOG_ROLLBACK' | 'NOT_ENOUGH_WITNESSES' | 'ORIGIN_MISMATCH';
 
@@ -16,14 +18,10 @@ export class LogForkError extends BinswarmError<'LOG_FORK'> {
     message: string,
     /** The two signed notes that cannot both be true. */
     readonly evidence: { trusted: string; presented: string },
+    cause?: unknown,
   ) {
-    super('LOG_FORK', message);
+    super('LOG_FORK', message, { cause });
   }
-}
-
-export interface WitnessPolicy {
-  witnesses: NamedKey[];
-  required: number;
 }
 
 export interface CheckpointUpdate {
@@ -31,22 +29,22 @@ export interface CheckpointUpdate {
   trusted?: string;
   /** The new signed note. */
   presented: string;
-  /** Consistency proof from trusted size to presented size. */
-  proof: Uint8Array[];
-  log: NamedKey;
+  /** Consistency proof from trusted size to presented size (empty when either is 0 or they are equal). */
+  proof: readonly Uint8Array[];
+  /** The log's key (or keys, during a rotation). */
+  log: NamedKey | readonly NamedKey[];
   witnessPolicy?: WitnessPolicy;
 }
 
-/** Returns the presented checkpoint, verified, to store as the new trusted one. */
+/**
+ * Returns the presented checkpoint, verified, to store as the new trusted
+ * one; otherwise throws CHECKPOINT_SIGNATURE / BAD_CHECKPOINT (signatures,
+ * layout), NOT_ENOUGH_WITNESSES, ORIGIN_MISMATCH, LOG_ROLLBACK (size went
+ * back) or LogForkError.
+ */
 export function acceptCheckpoint(u: CheckpointUpdate): SignedCheckpoint {
   const next = openCheckpoint(u.presented, u.log);
-  const policy = u.witnessPolicy;
-  if (policy && policy.required > 0) {
-    const got = validCosigners(next, policy.witnesses);
-    if (got.length < policy.required) {
-      throw new BinswarmError<VerifierErrorCode>('NOT_ENOUGH_WITNESSES', `checkpoint has ${got.length} valid witness cosignature(s) (${got.join(', ') || 'none'}), policy needs ${policy.required}`);
-    }
-  }
+  if (u.witnessPolicy && u.witnessPolicy.required > 0) verifyCosignatures(next, u.witnessPolicy);
   if (u.trusted === undefined) return next;
   const last = openCheckpoint(u.trusted, u.log);
   if (last.checkpoint.origin !== next.checkpoint.origin) {
@@ -55,11 +53,27 @@ export function acceptCheckpoint(u: CheckpointUpdate): SignedCheckpoint {
   const m = last.checkpoint.size;
   const n = next.checkpoint.size;
   if (n < m) throw new BinswarmError<VerifierErrorCode>('LOG_ROLLBACK', `log went back from size ${m} to ${n}`);
+  // Every tree extends the empty one (parseBody already pinned a size-0 root
+  // to the empty root), so there is nothing to prove from size 0.
+  if (m === 0) return next;
   try {
     verifyConsistency(m, n, last.checkpoint.root, next.checkpoint.root, u.proof);
   } catch (e) {
     const why = m === n ? `two different roots for tree size ${n}` : `size ${n} does not extend size ${m}: ${(e as Error).message}`;
-    throw new LogForkError(`log fork: ${why}`, { trusted: u.trusted, presented: u.presented });
+    throw new LogForkError(`log fork: ${why}`, { trusted: u.trusted, presented: u.presented }, e);
   }
   return next;
+}
+
+/**
+ * Fork detection across sources (e.g. a checkpoint gossiped by a peer or
+ * another witness): two validly signed checkpoints of one log and size with
+ * different roots prove the log signed two histories.
+ */
+export function detectFork(a: string, b: string, log: NamedKey | readonly NamedKey[]): void {
+  const x = openCheckpoint(a, log).checkpoint;
+  const y = openCheckpoint(b, log).checkpoint;
+  if (x.origin === y.origin && x.size === y.size && Buffer.compare(x.root, y.root) !== 0) {
+    throw new LogForkError(`log fork: two different roots for tree size ${x.size}`, { trusted: a, presented: b });
+  }
 }

@@ -3,12 +3,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cosign, openCheckpoint, parseSignedCheckpoint, signCheckpoint, validCosigners, verifierKey } from '../../src/log/checkpoint.js';
+import { cosign, openCheckpoint, parseSignedCheckpoint, signCheckpoint, validCosigners, verifierKey, verifyCosignatures } from '../../src/log/checkpoint.js';
 import { MemoryHashStore } from '../../src/log/hash-store.js';
 import { decodeLeaf, encodeLeaf } from '../../src/log/leaf.js';
 import { MerkleLog } from '../../src/log/log.js';
 import { PIECE_SIZE, pieceHashesOf, pieceRootOfFile } from '../../src/log/pieces.js';
-import { acceptCheckpoint, LogForkError } from '../../src/log/verifier.js';
+import { acceptCheckpoint, detectFork, LogForkError } from '../../src/log/verifier.js';
 import { generateKey } from '../../src/trust/keys.js';
 import { tempDir } from '../helpers/env.js';
 
@@ -67,9 +67,18 @@ test('witness cosignatures: counted per valid witness, K-of-N enforced', async (
   assert.deepEqual(validCosigners(parseSignedCheckpoint(note + c1 + c2), W).sort(), ['w1.example', 'w2.example']);
   acceptCheckpoint({ presented: note + c1 + c2, proof: [], log: LOG, witnessPolicy: { witnesses: W, required: 2 } });
   assert.throws(() => acceptCheckpoint({ presented: note + c1 + fake, proof: [], log: LOG, witnessPolicy: { witnesses: W, required: 2 } }), { code: 'NOT_ENOUGH_WITNESSES' });
-  // A cosignature does not carry over to another checkpoint.
+  // A cosignature does not carry over to another checkpoint: a known witness's
+  // failing signature rejects the note (c2sp.org/signed-note: SHOULD).
   const later = await grow(log, 1);
-  assert.deepEqual(validCosigners(parseSignedCheckpoint(later + c1), W), []);
+  assert.throws(() => validCosigners(parseSignedCheckpoint(later + c1), W), { code: 'CHECKPOINT_SIGNATURE' });
+  assert.throws(() => acceptCheckpoint({ presented: later + c1, proof: [], log: LOG, witnessPolicy: { witnesses: W, required: 1 } }), { code: 'CHECKPOINT_SIGNATURE' });
+  // Times are read back; each witness counts once however often it signs.
+  assert.deepEqual(verifyCosignatures(parseSignedCheckpoint(note + c2 + c1 + c2), { witnesses: W, required: 2 }).sort((a, b) => a.name.localeCompare(b.name)), [
+    { name: 'w1.example', time: 1_800_000_000 },
+    { name: 'w2.example', time: 1_800_000_001 },
+  ]);
+  assert.throws(() => verifyCosignatures(parseSignedCheckpoint(note + c1), { witnesses: W, required: 2 }), { code: 'NOT_ENOUGH_WITNESSES' });
+  assert.throws(() => cosign(note, 'w1.example', w1, -1), { code: 'BAD_CHECKPOINT' });
 });
 
 test('verifier: consistent growth accepted; rollback and forks rejected with evidence', async () => {
@@ -94,6 +103,9 @@ test('verifier: consistent growth accepted; rollback and forks rejected with evi
     (async () => acceptCheckpoint({ trusted: a, presented: grownFork, proof: await forkLog.consistencyProof(10, 20), log: LOG }))(),
     { code: 'LOG_FORK' },
   );
+  // The same fork seen by comparing two notes from different sources.
+  assert.throws(() => detectFork(b, forked, LOG), (e: unknown) => e instanceof LogForkError && e.evidence.presented === forked);
+  detectFork(a, b, LOG);
   // Nor can a tampered proof for the honest log.
   const c = await grow(log, 3);
   const proof = await log.consistencyProof(17, 20);
