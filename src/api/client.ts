@@ -3,7 +3,7 @@ import { BinswarmError } from '../errors.js';
 import type { Envelope } from '../trust/dsse.js';
 import type { PrivateKey } from '../trust/keys.js';
 import { signRequest } from '../trust/request-signing.js';
-import type { ArchiveReply, AttestationAccepted, DisputeReply, Info, Logged, PackagesReply, Page, SignedEntry } from './v1.js';
+import { MAX_BATCH, type ArchiveReply, type AttestationAccepted, type BatchResult, type DisputeReply, type Info, type Logged, type PackagesReply, type Page, type SignedEntry } from './v1.js';
 
 export type ClientErrorCode = 'COORDINATOR_UNREACHABLE' | 'COORDINATOR_ERROR';
 
@@ -48,6 +48,15 @@ export class CoordinatorClient {
   }
   submitAttestation(env: Envelope): Promise<AttestationAccepted> {
     return this.request('POST', '/v1/attestations', env);
+  }
+  /** Any number of attestations, MAX_BATCH per request; results in the same order. */
+  async submitAttestations(envs: readonly Envelope[]): Promise<BatchResult[]> {
+    const out: BatchResult[] = [];
+    for (let at = 0; at < envs.length; at += MAX_BATCH) {
+      const r = await this.request<{ results: BatchResult[] }>('POST', '/v1/attestations/batch', { envelopes: envs.slice(at, at + MAX_BATCH) });
+      out.push(...r.results);
+    }
+    return out;
   }
   announceHolder(sha256: string, url: string): Promise<unknown> {
     return this.request('POST', `/v1/archives/${sha256}/holders`, { url });

@@ -7,6 +7,8 @@
  */
 import type { Envelope } from '../trust/dsse.js';
 
+/** Attestations per batch request (about 1.5 KiB each, under the batch route's 4 MiB body limit). */
+export const MAX_BATCH = 500;
 const hex64 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 const envelope = {
   type: 'object',
@@ -28,6 +30,8 @@ export interface RouteSpec {
   url: string;
   summary: string;
   signed?: boolean;
+  /** Body limit for this route when it differs from the server's. */
+  bodyLimit?: number;
   schema: { body?: object; querystring?: object; params?: object; response?: Record<number, object> };
 }
 
@@ -40,6 +44,10 @@ export const ROUTES = {
   submitCertificate: { method: 'POST', url: '/v1/certificates', summary: 'Submit a certificate (logged)', signed: true, schema: { body: envelope, response: { 200: logged } } },
   submitRevocation: { method: 'POST', url: '/v1/revocations', summary: 'Submit a revocation (logged)', signed: true, schema: { body: envelope, response: { 200: logged } } },
   submitAttestation: { method: 'POST', url: '/v1/attestations', summary: 'Submit an attestation (logged; may record a dispute and a binrev)', signed: true, schema: { body: envelope } },
+  submitAttestations: {
+    method: 'POST', url: '/v1/attestations/batch', summary: `Submit up to ${MAX_BATCH} attestations in one transaction; each gets its own result (accepted, or a typed error)`, signed: true, bodyLimit: 4 * 1024 * 1024,
+    schema: { body: { type: 'object', additionalProperties: false, required: ['envelopes'], properties: { envelopes: { type: 'array', minItems: 1, maxItems: MAX_BATCH, items: envelope } } } },
+  },
   announceHolder: {
     method: 'POST', url: '/v1/archives/:sha256/holders', summary: 'Announce that the signing peer serves this archive', signed: true,
     schema: { params: { type: 'object', required: ['sha256'], properties: { sha256: hex64 } }, body: { type: 'object', additionalProperties: false, required: ['url'], properties: { url: { type: 'string', maxLength: 500, pattern: '^https?://' } } } },
@@ -86,6 +94,9 @@ export interface AttestationAccepted extends Logged {
   binrev: number;
   dispute?: { outputDigests: string[]; logIndex: number };
 }
+
+/** One item of a batch submission: accepted, or refused with a typed error (the others still count). */
+export type BatchResult = { ok: AttestationAccepted } | { error: { code: string; message: string } };
 
 export interface SignedEntry {
   envelope: Envelope;

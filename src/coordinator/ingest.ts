@@ -5,15 +5,15 @@
  * checkpoint, so a crash leaves either all of it or none.
  */
 import { createHash } from 'node:crypto';
-import { BinswarmError } from '../errors.js';
-import { canonicalJson } from '../formats/canonical-json.js';
+import { BinswarmError, isBinswarmError } from '../errors.js';
 import { signCheckpoint } from '../log/checkpoint.js';
 import { encodeLeaf, type Leaf } from '../log/leaf.js';
 import { MerkleLog } from '../log/log.js';
-import type { Envelope } from '../trust/dsse.js';
+import { canonicalEnvelope, type Envelope } from '../trust/dsse.js';
 import type { PrivateKey, PublicKey } from '../trust/keys.js';
-import { openAttestation, openCertificate, openRevocation, peekCertificate, peekRevocation, publicKeyOfRef } from '../trust/statements.js';
-import type { AttestationAccepted, Logged } from '../api/v1.js';
+import { openAttestations, openCertificate, openRevocation, peekCertificate, peekRevocation, publicKeyOfRef, type Attestation, type Opened } from '../trust/statements.js';
+import type { VerifyPool } from '../trust/verify-pool.js';
+import type { AttestationAccepted, BatchResult, Logged } from '../api/v1.js';
 import type { Store, StoreTx } from './store/types.js';
 
 export type IngestErrorCode = 'NO_ROOTS' | 'UNKNOWN_ISSUER' | 'UNKNOWN_KEY' | 'NOT_ALLOWED' | 'STALE_ATTESTATION' | 'ARCHIVE_CONFLICT' | 'NOT_CERTIFIED';
@@ -27,22 +27,57 @@ export interface Coordinator {
   /** How far an attestation's own time may be from the time we receive it. */
   attestationWindowMs: number;
   now: () => number;
+  /** Threads that verify the signatures of batch submissions. */
+  verifyPool: VerifyPool;
 }
 
+/** sha256 of the envelope's canonical JSON. */
 export function envelopeId(env: Envelope): string {
-  return createHash('sha256').update(canonicalJson(env)).digest('hex');
+  return createHash('sha256').update(canonicalEnvelope(env)).digest('hex');
 }
 
 function fail(code: IngestErrorCode, message: string): BinswarmError<IngestErrorCode> {
   return new BinswarmError(code, message);
 }
 
-/** Appends leaves inside `tx`; returns the first leaf's index. Checkpoints are signed on demand (latestCheckpoint). */
-async function appendToLog(_c: Coordinator, tx: StoreTx, leaves: Leaf[]): Promise<number> {
-  const datas = leaves.map(encodeLeaf);
-  const first = await new MerkleLog(tx.log).appendLeaves(datas);
-  for (let i = 0; i < datas.length; i++) await tx.putLeaf(first + i, datas[i]!);
-  return first;
+/**
+ * The leaves one transaction adds: indices are handed out as statements are
+ * accepted, and the tree is extended once, at the end, with all of them
+ * (one read of the right edge, one write of the new nodes).
+ */
+class LeafBatch {
+  private readonly leaves: Leaf[] = [];
+  private constructor(
+    private readonly tx: StoreTx,
+    private readonly base: number,
+  ) {}
+
+  static async open(tx: StoreTx): Promise<LeafBatch> {
+    return new LeafBatch(tx, await tx.log.size());
+  }
+
+  add(leaf: Leaf): number {
+    this.leaves.push(leaf);
+    return this.base + this.leaves.length - 1;
+  }
+
+  async flush(): Promise<void> {
+    if (this.leaves.length === 0) return;
+    const datas = this.leaves.map(encodeLeaf);
+    const first = await new MerkleLog(this.tx.log).appendLeaves(datas);
+    if (first !== this.base) throw new BinswarmError('STORE_CONFLICT', `log grew under a transaction (${this.base} → ${first})`);
+    await this.tx.putLeaves(first, datas);
+  }
+}
+
+/** Runs `fn` in one store transaction with a LeafBatch flushed before commit. */
+function withLog<T>(c: Coordinator, fn: (tx: StoreTx, log: LeafBatch) => Promise<T>): Promise<T> {
+  return c.store.transaction(async (tx) => {
+    const log = await LeafBatch.open(tx);
+    const r = await fn(tx, log);
+    await log.flush();
+    return r;
+  });
 }
 
 /**
@@ -82,10 +117,10 @@ export async function ingestCertificate(c: Coordinator, env: Envelope): Promise<
   }
   const { statement } = openCertificate(env, (id) => (id === issuer!.id ? issuer : undefined));
   const id = envelopeId(env);
-  return c.store.transaction(async (tx) => {
+  return withLog(c, async (tx, log) => {
     const existing = (await c.store.certificatesOf(statement.subject.keyId)).find((r) => r.id === id);
     if (existing) return { id, logIndex: existing.logIndex, duplicate: true };
-    const logIndex = await appendToLog(c, tx, [{ type: 'certificate', envelope: env }]);
+    const logIndex = log.add({ type: 'certificate', envelope: env });
     await tx.insertCertificate({ id, subject: statement.subject.keyId, issuer: statement.issuer, role: statement.role, name: statement.name, notBefore: Date.parse(statement.notBefore), notAfter: Date.parse(statement.notAfter), logIndex, envelope: JSON.stringify(env) });
     return { id, logIndex };
   });
@@ -102,53 +137,111 @@ export async function ingestRevocation(c: Coordinator, env: Envelope): Promise<L
   if (!issuer) throw fail('NOT_ALLOWED', 'revocation is not signed by a root or by the operator that certified the key');
   const { statement } = openRevocation(env, (id) => (id === issuer!.id ? issuer : undefined));
   const id = envelopeId(env);
-  return c.store.transaction(async (tx) => {
+  return withLog(c, async (tx, log) => {
     const dup = (await c.store.listRevocations(-1, 5000)).find((r) => r.id === id);
     if (dup) return { id, logIndex: dup.logIndex, duplicate: true };
-    const logIndex = await appendToLog(c, tx, [{ type: 'revocation', envelope: env }]);
+    const logIndex = log.add({ type: 'revocation', envelope: env });
     await tx.insertRevocation({ id, subject: statement.subject, issuer: statement.issuer, time: Date.parse(statement.time), logIndex, envelope: JSON.stringify(env) });
     return { id, logIndex };
   });
 }
 
-export async function ingestAttestation(c: Coordinator, env: Envelope): Promise<AttestationAccepted> {
-  const { statement } = openAttestation(env);
-  const builderCerts = (await c.store.certificatesOf(statement.builder.keyId)).filter((r) => r.role === 'builder');
-  if (builderCerts.length === 0) throw fail('UNKNOWN_KEY', `builder key ${statement.builder.keyId.slice(0, 16)}… has no certificate here; submit its certificate first`);
-  const t = Date.parse(statement.time);
-  if (Math.abs(c.now() - t) > c.attestationWindowMs) throw fail('STALE_ATTESTATION', `attestation time ${statement.time} is too far from now; sign a fresh one`);
-  const id = envelopeId(env);
-  return c.store.transaction(async (tx) => {
-    const siblings = await tx.attestationsByBuildKey(statement.buildKey);
-    const dup = siblings.find((a) => a.id === id);
-    if (dup) return { id, logIndex: dup.logIndex, duplicate: true, binrev: (await c.store.binrevOf(statement.buildKey)) ?? 0 };
-    const archive = await c.store.getArchive(statement.archive.sha256);
-    if (archive && (archive.outputDigest !== statement.outputDigest || archive.size !== statement.archive.size || archive.pieceRoot !== statement.archive.pieceRoot)) {
-      throw fail('ARCHIVE_CONFLICT', `archive ${statement.archive.sha256.slice(0, 16)}… is already attested with other digests`);
-    }
-    const logIndex = await appendToLog(c, tx, [{ type: 'attestation', envelope: env }]);
-    await tx.insertAttestation({
-      id, signer: statement.builder.keyId, kind: statement.kind, cpv: statement.cpv, chost: statement.buildConfig.chost, buildKey: statement.buildKey, configKey: statement.configKey,
-      outputDigest: statement.outputDigest, archiveSha256: statement.archive.sha256, archiveSize: statement.archive.size, pieceRoot: statement.archive.pieceRoot, time: t, logIndex, envelope: JSON.stringify(env),
-    });
-    await tx.upsertArchive({ sha256: statement.archive.sha256, size: statement.archive.size, pieceRoot: statement.archive.pieceRoot, outputDigest: statement.outputDigest });
-    const now = Math.floor(c.now() / 1000);
-    const result: AttestationAccepted = { id, logIndex, binrev: 0 };
-    const { binrev, fresh } = await tx.assignBinrev(statement.configKey, statement.buildKey, logIndex);
-    result.binrev = binrev;
-    if (fresh) await appendToLog(c, tx, [{ type: 'binrev', configKey: statement.configKey, buildKey: statement.buildKey, depAbi: statement.buildConfig.depAbi, binrev, time: now }]);
-    // A dispute is recorded as soon as two outputs exist for one buildKey; whose
-    // attestations count is each client's call, so all are kept and shown.
-    const outputs = [...new Set([...siblings.map((a) => a.outputDigest), statement.outputDigest])].sort();
-    if (outputs.length > 1) {
-      const known = await tx.getDispute(statement.buildKey);
-      if (!known || known.outputDigests.join() !== outputs.join()) {
-        const atts = [...siblings.map((a) => a.id), id].sort();
-        const disputeIndex = await appendToLog(c, tx, [{ type: 'dispute', buildKey: statement.buildKey, outputDigests: outputs, attestations: atts, time: now }]);
-        await tx.upsertDispute({ buildKey: statement.buildKey, cpv: statement.cpv, outputDigests: outputs, firstSeen: now, logIndex: disputeIndex });
-        result.dispute = { outputDigests: outputs, logIndex: disputeIndex };
-      }
-    }
-    return result;
+interface CheckedAttestation {
+  env: Envelope;
+  statement: Attestation;
+  id: string;
+  time: number;
+}
+
+/** What needs no transaction beyond the opened statement: a certified builder key and a fresh time. */
+async function checkAttestation(c: Coordinator, opened: Opened<Attestation>, certified: Map<string, boolean>): Promise<CheckedAttestation> {
+  const { statement, envelope } = opened;
+  const keyId = statement.builder.keyId;
+  let known = certified.get(keyId);
+  if (known === undefined) certified.set(keyId, (known = (await c.store.certificatesOf(keyId)).some((r) => r.role === 'builder')));
+  if (!known) throw fail('UNKNOWN_KEY', `builder key ${keyId.slice(0, 16)}… has no certificate here; submit its certificate first`);
+  const time = Date.parse(statement.time);
+  if (Math.abs(c.now() - time) > c.attestationWindowMs) throw fail('STALE_ATTESTATION', `attestation time ${statement.time} is too far from now; sign a fresh one`);
+  return { env: envelope, statement, id: envelopeId(envelope), time };
+}
+
+/** Records one checked attestation inside `tx`; checks that can refuse it come before any write. */
+async function applyAttestation(c: Coordinator, tx: StoreTx, log: LeafBatch, a: CheckedAttestation): Promise<AttestationAccepted> {
+  const { statement, id } = a;
+  const siblings = await tx.attestationsByBuildKey(statement.buildKey);
+  const dup = siblings.find((x) => x.id === id);
+  if (dup) return { id, logIndex: dup.logIndex, duplicate: true, binrev: (await c.store.binrevOf(statement.buildKey)) ?? 0 };
+  const archive = await c.store.getArchive(statement.archive.sha256);
+  if (archive && (archive.outputDigest !== statement.outputDigest || archive.size !== statement.archive.size || archive.pieceRoot !== statement.archive.pieceRoot)) {
+    throw fail('ARCHIVE_CONFLICT', `archive ${statement.archive.sha256.slice(0, 16)}… is already attested with other digests`);
+  }
+  const logIndex = log.add({ type: 'attestation', envelope: a.env });
+  await tx.insertAttestation({
+    id, signer: statement.builder.keyId, kind: statement.kind, cpv: statement.cpv, chost: statement.buildConfig.chost, buildKey: statement.buildKey, configKey: statement.configKey,
+    outputDigest: statement.outputDigest, archiveSha256: statement.archive.sha256, archiveSize: statement.archive.size, pieceRoot: statement.archive.pieceRoot, time: a.time, logIndex, envelope: JSON.stringify(a.env),
   });
+  if (!archive) await tx.upsertArchive({ sha256: statement.archive.sha256, size: statement.archive.size, pieceRoot: statement.archive.pieceRoot, outputDigest: statement.outputDigest });
+  const now = Math.floor(c.now() / 1000);
+  const { binrev, fresh } = await tx.assignBinrev(statement.configKey, statement.buildKey, logIndex);
+  const result: AttestationAccepted = { id, logIndex, binrev };
+  if (fresh) log.add({ type: 'binrev', configKey: statement.configKey, buildKey: statement.buildKey, depAbi: statement.buildConfig.depAbi, binrev, time: now });
+  // A dispute is recorded as soon as two outputs exist for one buildKey; whose
+  // attestations count is each client's call, so all are kept and shown.
+  const outputs = [...new Set([...siblings.map((x) => x.outputDigest), statement.outputDigest])].sort();
+  if (outputs.length > 1) {
+    const known = await tx.getDispute(statement.buildKey);
+    if (!known || known.outputDigests.join() !== outputs.join()) {
+      const atts = [...siblings.map((x) => x.id), id].sort();
+      const disputeIndex = log.add({ type: 'dispute', buildKey: statement.buildKey, outputDigests: outputs, attestations: atts, time: now });
+      await tx.upsertDispute({ buildKey: statement.buildKey, cpv: statement.cpv, outputDigests: outputs, firstSeen: now, logIndex: disputeIndex });
+      result.dispute = { outputDigests: outputs, logIndex: disputeIndex };
+    }
+  }
+  return result;
+}
+
+/** A refusal of one statement becomes its result; anything else (the store failing) aborts the batch. */
+function refused(e: unknown, refusal: (code: string) => boolean): BatchResult {
+  if (!isBinswarmError(e) || !refusal(e.code)) throw e;
+  return { error: { code: e.code, message: e.message } };
+}
+
+/**
+ * Many attestations in one transaction and one log append (a contributor's
+ * whole PKGDIR, a builder's queue). Each is judged on its own: one refused
+ * statement does not refuse the others; a store failure refuses them all.
+ */
+export async function ingestAttestations(c: Coordinator, envs: readonly Envelope[]): Promise<BatchResult[]> {
+  const results: BatchResult[] = new Array(envs.length);
+  const checked: (CheckedAttestation & { at: number })[] = [];
+  const certified = new Map<string, boolean>();
+  // Signatures first, all at once, on the pool's threads.
+  const opened = await openAttestations(envs, c.verifyPool);
+  for (let i = 0; i < envs.length; i++) {
+    try {
+      const o = opened[i]!;
+      if (o instanceof BinswarmError) throw o;
+      checked.push({ ...(await checkAttestation(c, o, certified)), at: i });
+    } catch (e) {
+      results[i] = refused(e, (code) => !code.startsWith('STORE_'));
+    }
+  }
+  if (checked.length > 0) {
+    await withLog(c, async (tx, log) => {
+      for (const a of checked) {
+        try {
+          results[a.at] = { ok: await applyAttestation(c, tx, log, a) };
+        } catch (e) {
+          results[a.at] = refused(e, (code) => code === 'ARCHIVE_CONFLICT');
+        }
+      }
+    });
+  }
+  return results;
+}
+
+export async function ingestAttestation(c: Coordinator, env: Envelope): Promise<AttestationAccepted> {
+  const [r] = await ingestAttestations(c, [env]);
+  if ('error' in r!) throw new BinswarmError(r.error.code, r.error.message);
+  return r!.ok;
 }

@@ -15,7 +15,8 @@ import type { Envelope } from '../trust/dsse.js';
 import { writeKeyPair } from '../trust/files.js';
 import { generateKey, readPrivateKey, type PublicKey } from '../trust/keys.js';
 import { MAX_SKEW_MS, verifyRequest, type SignedBy } from '../trust/request-signing.js';
-import { ingestAttestation, ingestCertificate, ingestRevocation, latestCheckpoint, type Coordinator } from './ingest.js';
+import { VerifyPool } from '../trust/verify-pool.js';
+import { ingestAttestation, ingestAttestations, ingestCertificate, ingestRevocation, latestCheckpoint, type Coordinator } from './ingest.js';
 import { openStore } from './store/sql-store.js';
 import type { Store } from './store/types.js';
 
@@ -78,7 +79,7 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
   const now = opts.now ?? Date.now;
   const coordinator: Coordinator = {
     store: opts.store, roots: opts.roots, key: opts.key, origin: opts.origin ?? 'binswarm.local/log', keyName: opts.origin ?? 'binswarm.local/log',
-    attestationWindowMs: 24 * 3600 * 1000, now,
+    attestationWindowMs: 24 * 3600 * 1000, now, verifyPool: new VerifyPool(),
   };
   // removeAdditional off: fastify's default silently strips unknown fields, and a
   // signed object with fields removed is not the object that was signed.
@@ -107,6 +108,7 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     const body = (e as { error?: unknown }).error ?? { code, message: status >= 500 ? 'internal error' : e.message };
     void reply.status(status).send({ error: body });
   });
+  app.addHook('onClose', () => coordinator.verifyPool.close());
   app.setNotFoundHandler((req, reply) => void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
 
   const verifySigned = async (req: FastifyRequest) => {
@@ -115,7 +117,7 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     req.signer = signer;
   };
   const route = <Q = unknown, B = unknown, P = unknown>(r: RouteSpec, handler: (req: FastifyRequest<{ Querystring: Q; Body: B; Params: P }>) => Promise<unknown>) => {
-    app.route({ method: r.method, url: r.url, schema: r.schema, ...(r.signed ? { preValidation: verifySigned } : {}), handler: handler as never });
+    app.route({ method: r.method, url: r.url, schema: r.schema, ...(r.bodyLimit ? { bodyLimit: r.bodyLimit } : {}), ...(r.signed ? { preValidation: verifySigned } : {}), handler: handler as never });
   };
   const s = opts.store;
 
@@ -130,6 +132,7 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
   route<unknown, Envelope>(ROUTES.submitCertificate, async (req) => ingestCertificate(coordinator, req.body));
   route<unknown, Envelope>(ROUTES.submitRevocation, async (req) => ingestRevocation(coordinator, req.body));
   route<unknown, Envelope>(ROUTES.submitAttestation, async (req) => ingestAttestation(coordinator, req.body));
+  route<unknown, { envelopes: Envelope[] }>(ROUTES.submitAttestations, async (req) => ({ results: await ingestAttestations(coordinator, req.body.envelopes) }));
   route<unknown, { url: string }, { sha256: string }>(ROUTES.announceHolder, async (req) => {
     if (!(await s.getArchive(req.params.sha256))) throw new BinswarmError('NOT_FOUND', 'no attestation names this archive; submit one first');
     await s.addHolder({ archiveSha256: req.params.sha256, peer: req.signer!.key.id, url: req.body.url, announcedAt: now() });

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { BinswarmError } from '../errors.js';
 import { canonicalJson } from '../formats/canonical-json.js';
+import { canonicalEnvelope } from '../trust/dsse.js';
 
 export type LeafErrorCode = 'BAD_LEAF';
 
@@ -24,7 +25,11 @@ export type Leaf = z.infer<typeof LeafSchema>;
 export type LeafType = Leaf['type'];
 
 export function encodeLeaf(leaf: Leaf): Buffer {
-  return Buffer.from(canonicalJson(LeafSchema.parse(leaf)));
+  const checked = LeafSchema.parse(leaf);
+  // Statement leaves ({envelope, type}: keys already in sorted order) are most
+  // of the log; their envelope has a fast canonical form.
+  if ('envelope' in checked) return Buffer.from(`{"envelope":${canonicalEnvelope(checked.envelope)},"type":${JSON.stringify(checked.type)}}`);
+  return Buffer.from(canonicalJson(checked));
 }
 
 export function decodeLeaf(data: Uint8Array): Leaf {

@@ -41,7 +41,10 @@ export async function publishPkgdir(pkgdir: string, opts: PublishOptions): Promi
   await client.registerPeer({ roles: ['contribute'], ...(opts.publicUrl ? { url: opts.publicUrl } : {}) });
   for (const c of opts.certificates) await client.submitCertificate(c);
   const report = await checkPkgdir(pkgdir);
-  const out: PublishedPackage[] = [];
+  const problems = report.problems.map((p) => ({ path: p.path, message: p.message, code: p.code }));
+  // Sign everything first, then submit in batches (one transaction and one
+  // log append per batch), then store and offer the archives that were accepted.
+  const signed: { info: (typeof report.packages)[number]; env: Envelope; donateOnly: boolean; existing: boolean; archive: string }[] = [];
   let done = 0;
   for (const info of report.packages) {
     opts.onProgress?.(done++, report.packages.length, info.cpv);
@@ -49,17 +52,27 @@ export async function publishPkgdir(pkgdir: string, opts: PublishOptions): Promi
     const known = await client.packages({ cpv: info.cpv });
     const existing = known.flatMap((g) => g.attestations).map((a) => openAttestation(a.envelope).statement).find((s) => s.outputDigest === info.outputDigest);
     const donateOnly = existing !== undefined && !opts.serve;
+    if (!donateOnly && !opts.publicUrl) throw new BinswarmError('NO_PUBLIC_URL', `the network does not have ${info.cpv} yet; pass --public-url of a running node so others can fetch it`);
     const archive = donateOnly ? existing.archive : { sha256: info.archive.sha256, size: info.archive.size, pieceRoot: await pieceRootOfFile(info.path) };
     const env = signAttestation({ kind: 'contribute', buildConfig: info.buildConfig, outputDigest: info.outputDigest, archive, time: opts.now?.() ?? new Date() }, opts.key);
-    const accepted = await client.submitAttestation(env);
-    let action: PublishedPackage['action'] = 'signature-only';
-    if (!donateOnly) {
-      if (!opts.publicUrl) throw new BinswarmError('NO_PUBLIC_URL', 'the network does not have this output yet; pass --public-url of a running node so others can fetch it');
-      await opts.store.importFile(info.path, { expectedSha256: info.archive.sha256, expectedSize: info.archive.size });
-      await client.announceHolder(info.archive.sha256, opts.publicUrl);
-      action = existing ? 'served-copy' : 'uploaded';
-    }
-    out.push({ cpv: info.cpv, outputDigest: info.outputDigest, archive: archive.sha256, action, logIndex: accepted.logIndex, binrev: accepted.binrev, ...(accepted.dispute ? { dispute: accepted.dispute.outputDigests } : {}) });
+    signed.push({ info, env, donateOnly, existing: existing !== undefined, archive: archive.sha256 });
   }
-  return { packages: out, problems: report.problems.map((p) => ({ path: p.path, message: p.message, code: p.code })) };
+  const results = await client.submitAttestations(signed.map((x) => x.env));
+  const out: PublishedPackage[] = [];
+  for (const [i, x] of signed.entries()) {
+    const r = results[i]!;
+    if ('error' in r) {
+      problems.push({ path: x.info.path, message: `${x.info.cpv}: the coordinator refused the attestation: ${r.error.message}`, code: r.error.code });
+      continue;
+    }
+    let action: PublishedPackage['action'] = 'signature-only';
+    if (!x.donateOnly) {
+      await opts.store.importFile(x.info.path, { expectedSha256: x.info.archive.sha256, expectedSize: x.info.archive.size });
+      await client.announceHolder(x.info.archive.sha256, opts.publicUrl!);
+      action = x.existing ? 'served-copy' : 'uploaded';
+    }
+    const accepted = r.ok;
+    out.push({ cpv: x.info.cpv, outputDigest: x.info.outputDigest, archive: x.archive, action, logIndex: accepted.logIndex, binrev: accepted.binrev, ...(accepted.dispute ? { dispute: accepted.dispute.outputDigests } : {}) });
+  }
+  return { packages: out, problems };
 }

@@ -30,6 +30,16 @@ export function signEnvelope(payloadType: string, payload: Uint8Array, key: Priv
   return { payloadType, payload: Buffer.from(payload).toString('base64'), signatures: [{ keyid: key.publicKey.id, sig: sig.toString('base64') }] };
 }
 
+/**
+ * The envelope's RFC 8785 canonical JSON. Its shape is fixed by the schema
+ * (three keys, signatures of two string keys), so JSON.stringify over keys
+ * written in sorted order gives exactly those bytes, much faster than a
+ * generic canonicaliser (property-tested against one).
+ */
+export function canonicalEnvelope(env: Envelope): string {
+  return JSON.stringify({ payload: env.payload, payloadType: env.payloadType, signatures: env.signatures.map((s) => ({ keyid: s.keyid, sig: s.sig })) });
+}
+
 /** The payload bytes; only canonical base64 is accepted, so one payload has one envelope text. */
 export function decodePayload(env: Envelope, subject?: string): Buffer {
   const payload = Buffer.from(env.payload, 'base64');
@@ -43,24 +53,46 @@ export function parseEnvelope(value: unknown, subject?: string): Envelope {
   return r.data;
 }
 
+/** What verifying an envelope takes: the PAE message and each signature by a key the caller knows. */
+export interface SignatureCheck {
+  payload: Buffer;
+  message: Buffer;
+  candidates: { key: PublicKey; sig: Buffer }[];
+}
+
+/** Checks the payload type and finds the signatures made by keys `lookup` knows (UNKNOWN_KEY when none). */
+export function signatureCheck(env: Envelope, expectedType: string, lookup: (keyid: string) => PublicKey | undefined, subject?: string, decoded?: Buffer): SignatureCheck {
+  if (env.payloadType !== expectedType) {
+    throw new BinswarmError<DsseErrorCode>('WRONG_PAYLOAD_TYPE', `payloadType is '${env.payloadType.slice(0, 80)}', expected '${expectedType}'`, { subject });
+  }
+  const payload = decoded ?? decodePayload(env, subject);
+  const candidates: SignatureCheck['candidates'] = [];
+  for (const s of env.signatures) {
+    const key = lookup(s.keyid);
+    if (key && key.id === s.keyid) candidates.push({ key, sig: Buffer.from(s.sig, 'base64') });
+  }
+  if (candidates.length === 0) throw new BinswarmError<DsseErrorCode>('UNKNOWN_KEY', `signed by unknown key ${env.signatures[0]?.keyid.slice(0, 16)}…`, { subject });
+  return { payload, message: pae(env.payloadType, payload), candidates };
+}
+
+/** The signer, given which candidates verified (BAD_SIGNATURE when none did). */
+export function signerOf(check: SignatureCheck, verified: readonly boolean[], subject?: string): PublicKey {
+  const i = verified.indexOf(true);
+  if (i < 0) throw new BinswarmError<DsseErrorCode>('BAD_SIGNATURE', 'signature does not verify', { subject });
+  return check.candidates[i]!.key;
+}
+
 /**
  * Checks the payload type and finds one signature that verifies under a key
  * `lookup` knows. Returns the payload bytes and the key that signed them.
  */
 export function openEnvelope(env: Envelope, expectedType: string, lookup: (keyid: string) => PublicKey | undefined, subject?: string, decoded?: Buffer): { payload: Buffer; signer: PublicKey } {
-  if (env.payloadType !== expectedType) {
-    throw new BinswarmError<DsseErrorCode>('WRONG_PAYLOAD_TYPE', `payloadType is '${env.payloadType.slice(0, 80)}', expected '${expectedType}'`, { subject });
+  const check = signatureCheck(env, expectedType, lookup, subject, decoded);
+  const verified: boolean[] = [];
+  for (const c of check.candidates) {
+    const ok = verifyBytes(c.key, check.message, c.sig);
+    verified.push(ok);
+    if (ok) break;
   }
-  const payload = decoded ?? decodePayload(env, subject);
-  const message = pae(env.payloadType, payload);
-  let known = false;
-  for (const s of env.signatures) {
-    const key = lookup(s.keyid);
-    if (!key || key.id !== s.keyid) continue;
-    known = true;
-    if (verifyBytes(key, message, Buffer.from(s.sig, 'base64'))) return { payload, signer: key };
-  }
-  throw known
-    ? new BinswarmError<DsseErrorCode>('BAD_SIGNATURE', 'signature does not verify', { subject })
-    : new BinswarmError<DsseErrorCode>('UNKNOWN_KEY', `signed by unknown key ${env.signatures[0]?.keyid.slice(0, 16)}…`, { subject });
+  return { payload: check.payload, signer: signerOf(check, verified, subject) };
 }

@@ -7,11 +7,12 @@
  * someone else is a different claim and is refused.
  */
 import { z } from 'zod';
-import { BinswarmError } from '../errors.js';
+import { BinswarmError, isBinswarmError } from '../errors.js';
 import { buildKeyOf, configKeyOf, type BuildConfig } from '../formats/build-config.js';
 import { canonicalJson } from '../formats/canonical-json.js';
-import { decodePayload, openEnvelope, parseEnvelope, signEnvelope, type Envelope } from './dsse.js';
-import { publicKeyFromRaw, type PrivateKey, type PublicKey } from './keys.js';
+import { decodePayload, openEnvelope, parseEnvelope, signatureCheck, signEnvelope, signerOf, type Envelope, type SignatureCheck } from './dsse.js';
+import { publicKeyFromRaw, verifyBytes, type PrivateKey, type PublicKey } from './keys.js';
+import type { VerifyPool } from './verify-pool.js';
 
 export type StatementErrorCode = 'BAD_STATEMENT' | 'KEY_MISMATCH' | 'BUILD_KEY_MISMATCH';
 
@@ -161,21 +162,69 @@ export function signAttestation(input: AttestationInput, builder: PrivateKey): E
   return sign(ATTESTATION_TYPE, AttestationSchema.parse(statement), builder);
 }
 
-/** Signature by the builder key named inside, schema, and buildKey/configKey recomputed. */
-export function openAttestation(value: unknown, subject?: string): Opened<Attestation> {
+/** An attestation checked in everything but its signature, and what checking that takes. */
+interface ReadAttestation {
+  statement: Attestation;
+  envelope: Envelope;
+  check: SignatureCheck;
+}
+
+function readAttestation(value: unknown, subject?: string): ReadAttestation {
   const envelope = parseEnvelope(value, subject);
-  // The payload is parsed once: the bytes openEnvelope verifies are the same
+  // The payload is parsed once: the bytes the signature covers are the same
   // base64 decoded here, so the statement read before the check is the signed one.
-  if (envelope.payloadType !== ATTESTATION_TYPE) openEnvelope(envelope, ATTESTATION_TYPE, () => undefined, subject);
+  if (envelope.payloadType !== ATTESTATION_TYPE) signatureCheck(envelope, ATTESTATION_TYPE, () => undefined, subject);
   const payload = decodePayload(envelope, subject);
   const statement = parsePayload(AttestationSchema, payload, 'attestation', subject);
   const builder = publicKeyOfRef(statement.builder, subject);
-  const { signer } = openEnvelope(envelope, ATTESTATION_TYPE, (id) => (id === builder.id ? builder : undefined), subject, payload);
+  const check = signatureCheck(envelope, ATTESTATION_TYPE, (id) => (id === builder.id ? builder : undefined), subject, payload);
   if (statement.cpv !== statement.buildConfig.cpv) throw new BinswarmError<StatementErrorCode>('BAD_STATEMENT', 'cpv differs from the build config', { subject });
   if (buildKeyOf(statement.buildConfig) !== statement.buildKey || configKeyOf(statement.buildConfig) !== statement.configKey) {
     throw new BinswarmError<StatementErrorCode>('BUILD_KEY_MISMATCH', 'buildKey/configKey do not match the build config', { subject });
   }
-  return { statement, envelope, signer: signer.id };
+  return { statement, envelope, check };
+}
+
+/** Signature by the builder key named inside, schema, and buildKey/configKey recomputed. */
+export function openAttestation(value: unknown, subject?: string): Opened<Attestation> {
+  const { statement, envelope, check } = readAttestation(value, subject);
+  const verified: boolean[] = [];
+  for (const c of check.candidates) {
+    const ok = verifyBytes(c.key, check.message, c.sig);
+    verified.push(ok);
+    if (ok) break;
+  }
+  return { statement, envelope, signer: signerOf(check, verified, subject).id };
+}
+
+/**
+ * openAttestation for many at once, the signatures verified on the pool's
+ * threads. Each result is the opened attestation or the typed error it
+ * would have thrown (other errors are thrown).
+ */
+export async function openAttestations(values: readonly unknown[], pool: VerifyPool): Promise<(Opened<Attestation> | BinswarmError)[]> {
+  const out: (Opened<Attestation> | BinswarmError)[] = new Array(values.length);
+  const read: { at: number; r: ReadAttestation }[] = [];
+  values.forEach((v, at) => {
+    try {
+      read.push({ at, r: readAttestation(v) });
+    } catch (e) {
+      if (!isBinswarmError(e)) throw e;
+      out[at] = e;
+    }
+  });
+  const jobs = read.flatMap(({ r }) => r.check.candidates.map((c) => ({ key: c.key, message: r.check.message, signature: c.sig })));
+  const verified = await pool.verify(jobs);
+  let next = 0;
+  for (const { at, r } of read) {
+    const mine = verified.slice(next, (next += r.check.candidates.length));
+    try {
+      out[at] = { statement: r.statement, envelope: r.envelope, signer: signerOf(r.check, mine).id };
+    } catch (e) {
+      out[at] = e as BinswarmError;
+    }
+  }
+  return out;
 }
 
 // ---- certificates ------------------------------------------------------------

@@ -1,8 +1,10 @@
 /** The coordinator over real HTTP: the happy path, the log, and every kind of bad input. */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CoordinatorClient } from '../../src/api/client.js';
+import { MAX_BATCH } from '../../src/api/v1.js';
 import { buildCoordinatorApp } from '../../src/coordinator/server.js';
 import { openStore } from '../../src/coordinator/store/sql-store.js';
 import { openCheckpoint } from '../../src/log/checkpoint.js';
@@ -10,8 +12,9 @@ import { encodeLeaf } from '../../src/log/leaf.js';
 import { leafHash, verifyInclusion } from '../../src/log/merkle.js';
 import { generateKey, publicKeyFromRaw } from '../../src/trust/keys.js';
 import { signRequest } from '../../src/trust/request-signing.js';
+import { signAttestation } from '../../src/trust/statements.js';
 import { tempDir } from '../helpers/env.js';
-import { DAY, OUT_A, OUT_B, World } from '../helpers/trust-world.js';
+import { config, DAY, OUT_A, OUT_B, World } from '../helpers/trust-world.js';
 
 async function start(t: { after: (fn: () => unknown) => void }, world: World) {
   const dir = await tempDir(t);
@@ -134,11 +137,50 @@ test('rate limit per key, and an archive attested with other digests is refused'
   const env = w.attest(alice.builders[0]!.key, { time: new Date() });
   await client.submitAttestation(env);
   const stmt = JSON.parse(Buffer.from(env.payload, 'base64').toString());
-  const { signAttestation } = await import('../../src/trust/statements.js');
   const lie = signAttestation({ kind: 'build', buildConfig: { ...stmt.buildConfig, use: ['other'] }, outputDigest: OUT_B, archive: stmt.archive, time: new Date() }, alice.builders[0]!.key);
   await assert.rejects(client.submitAttestation(lie), { code: 'ARCHIVE_CONFLICT' });
   // 4 requests per minute per key (2 certificates, 2 attestations): the next is refused with 429.
   await assert.rejects(client.registerPeer({ roles: ['consume'] }), { code: 'RATE_LIMITED' });
   const other = new CoordinatorClient(url, generateKey());
   assert.ok(await other.registerPeer({ roles: ['consume'] }), 'other keys are not limited by alice');
+});
+
+test('a batch: each attestation judged on its own, one transaction and one log append for the accepted', async (t) => {
+  const w = liveWorld();
+  const { url, store } = await start(t, w);
+  const alice = fresh(w, 'alice');
+  const bob = fresh(w, 'bob');
+  const client = new CoordinatorClient(url, alice.builders[0]!.key);
+  for (const c of w.certificates) await client.submitCertificate(c);
+  const size = await store.log.size();
+  const a = alice.builders[0]!.key;
+  const good = Array.from({ length: 12 }, (_, i) => w.attest(i % 2 ? a : bob.builders[0]!.key, { time: new Date(), cfg: config(`app-misc/p${Math.floor(i / 2)}-1.0`), output: createHash('sha256').update(`out ${Math.floor(i / 2)}`).digest('hex') }));
+  const forged = structuredClone(good[3]!);
+  forged.signatures[0]!.sig = Buffer.alloc(64, 9).toString('base64');
+  const stranger = w.attest(generateKey(), { time: new Date(), cfg: config('app-misc/stranger-1.0') });
+  const stale = w.attest(a, { time: new Date(Date.now() - 3 * DAY), cfg: config('app-misc/stale-1.0') });
+  // The archive of good[0] claimed with another output, inside the same batch.
+  const stmt = JSON.parse(Buffer.from(good[0]!.payload, 'base64').toString()) as { archive: { sha256: string; size: number; pieceRoot: string } };
+  const conflict = signAttestation({ kind: 'build', buildConfig: config('app-misc/conflict-1.0'), outputDigest: OUT_B, archive: stmt.archive, time: new Date() }, a);
+  const batch = [...good.slice(0, 6), forged, stranger, good[0]!, stale, conflict, ...good.slice(6)];
+  const results = await client.submitAttestations(batch);
+  assert.deepEqual(
+    results.map((r) => ('error' in r ? r.error.code : r.ok.duplicate ? 'duplicate' : 'ok')),
+    ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'BAD_SIGNATURE', 'UNKNOWN_KEY', 'duplicate', 'STALE_ATTESTATION', 'ARCHIVE_CONFLICT', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok'],
+  );
+  // 12 attestations + 6 binrev leaves, nothing for the refused ones.
+  assert.equal(await store.log.size(), size + 18);
+  assert.equal((await store.queryAttestations({})).length, 12);
+  // Indices are the log's: every accepted attestation proves inclusion at its index.
+  const info = await client.info();
+  const note = openCheckpoint(await client.checkpoint(), { name: info.logKeyName, key: publicKeyFromRaw(Buffer.from(info.logKey, 'base64')) });
+  for (const [i, r] of results.entries()) {
+    if (!('ok' in r)) continue;
+    verifyInclusion(r.ok.logIndex, note.checkpoint.size, leafHash(encodeLeaf({ type: 'attestation', envelope: batch[i]! })), await client.inclusionProof(r.ok.logIndex, note.checkpoint.size), note.checkpoint.root);
+  }
+  // Too many in one request, or not a list of envelopes: 400 and nothing logged.
+  const over = Buffer.from(JSON.stringify({ envelopes: Array.from({ length: MAX_BATCH + 1 }, () => good[0]) }));
+  const res = await fetch(`${url}/v1/attestations/batch`, { method: 'POST', body: over, headers: { 'content-type': 'application/json', ...signRequest(a, 'POST', '/v1/attestations/batch', over) } });
+  assert.deepEqual([res.status, ((await res.json()) as { error: { code: string } }).error.code], [400, 'BAD_REQUEST']);
+  assert.equal(await store.log.size(), size + 18);
 });

@@ -20,7 +20,7 @@ function att(i: number, over: Partial<AttestationRecord> = {}): AttestationRecor
 async function appendLeaf(store: SqlStore, data: string): Promise<number> {
   return store.transaction(async (tx) => {
     const index = await new MerkleLog(tx.log).appendLeaves([Buffer.from(data)]);
-    await tx.putLeaf(index, Buffer.from(data));
+    await tx.putLeaves(index, [Buffer.from(data)]);
     return index;
   });
 }

@@ -39,27 +39,42 @@ class SqlHashStore implements HashStore {
     return n((await this.db.all('SELECT size FROM log_meta WHERE id = 1'))[0]!.size);
   }
 
+  /** One query for all keys (a proof or a right edge is O(log n) of them). */
   async getNodes(keys: NodeKey[]): Promise<Uint8Array[]> {
-    const out: Uint8Array[] = [];
-    for (const k of keys) {
-      const rows = await this.db.all('SELECT hash FROM log_nodes WHERE level = ? AND idx = ?', [k.level, k.index]);
-      if (rows.length === 0) throw nodeMissing(k);
-      out.push(Buffer.from(rows[0]!.hash as Uint8Array));
+    const found = new Map<string, Uint8Array>();
+    for (let at = 0; at < keys.length; at += 200) {
+      const part = keys.slice(at, at + 200);
+      const rows = await this.db.all(`SELECT level, idx, hash FROM log_nodes WHERE ${part.map(() => '(level = ? AND idx = ?)').join(' OR ')}`, part.flatMap((k) => [k.level, k.index]));
+      for (const r of rows) found.set(`${n(r.level)}/${n(r.idx)}`, Buffer.from(r.hash as Uint8Array));
     }
-    return out;
+    return keys.map((k) => {
+      const h = found.get(`${k.level}/${k.index}`);
+      if (!h) throw nodeMissing(k);
+      return h;
+    });
   }
 
   async append(newSize: number, nodes: (NodeKey & { hash: Uint8Array })[]): Promise<void> {
-    for (const k of nodes) await this.db.run('INSERT INTO log_nodes (level, idx, hash) VALUES (?, ?, ?)', [k.level, k.index, Buffer.from(k.hash)]);
+    await insertRows(this.db, 'log_nodes', ['level', 'idx', 'hash'], nodes.map((k) => [k.level, k.index, Buffer.from(k.hash)]));
     const changed = await this.db.run('UPDATE log_meta SET size = ? WHERE id = 1 AND size <= ?', [newSize, newSize]);
     if (changed !== 1) throw new BinswarmError('STORE_CONFLICT', 'log size would go backwards');
+  }
+}
+
+/** Multi-row INSERT in chunks (one round trip per chunk on PostgreSQL). */
+async function insertRows(db: Db, table: string, columns: string[], rows: unknown[][]): Promise<void> {
+  const per = Math.max(1, Math.floor(900 / columns.length));
+  const one = `(${columns.map(() => '?').join(', ')})`;
+  for (let at = 0; at < rows.length; at += per) {
+    const part = rows.slice(at, at + per);
+    await db.run(`INSERT INTO ${table} (${columns.join(', ')}) VALUES ${part.map(() => one).join(', ')}`, part.flat());
   }
 }
 
 function txOf(db: Db): StoreTx {
   return {
     log: new SqlHashStore(db),
-    putLeaf: async (index, data) => void (await db.run('INSERT INTO log_leaves (idx, data) VALUES (?, ?)', [index, data])),
+    putLeaves: (first, datas) => insertRows(db, 'log_leaves', ['idx', 'data'], datas.map((d, i) => [first + i, Buffer.from(d)])),
     insertAttestation: async (r) => {
       if ((await db.all('SELECT 1 FROM attestations WHERE id = ?', [r.id])).length > 0) return false;
       await db.run(
@@ -109,7 +124,8 @@ function txOf(db: Db): StoreTx {
       await db.run('INSERT INTO binrevs (config_key, build_key, binrev, log_index) VALUES (?, ?, ?, ?)', [configKey, buildKey, binrev, logIndex]);
       return { binrev, fresh: true };
     },
-    attestationsByBuildKey: async (buildKey) => (await db.all('SELECT * FROM attestations WHERE build_key = ? ORDER BY log_index', [buildKey])).map(attestation),
+    attestationsByBuildKey: async (buildKey) =>
+      (await db.all('SELECT id, output_digest, log_index FROM attestations WHERE build_key = ? ORDER BY log_index', [buildKey])).map((r) => ({ id: String(r.id), outputDigest: String(r.output_digest), logIndex: n(r.log_index) })),
   };
 }
 

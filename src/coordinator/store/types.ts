@@ -90,7 +90,8 @@ export interface AttestationQuery {
 /** Writes, inside one transaction. */
 export interface StoreTx {
   log: HashStore;
-  putLeaf(index: number, data: Buffer): Promise<void>;
+  /** Leaf data for indices first, first+1, … */
+  putLeaves(first: number, datas: readonly Uint8Array[]): Promise<void>;
   insertAttestation(r: AttestationRecord): Promise<boolean>;
   insertCertificate(r: CertificateRecord): Promise<boolean>;
   insertRevocation(r: RevocationRecord): Promise<boolean>;
@@ -100,7 +101,8 @@ export interface StoreTx {
   putCheckpoint(size: number, text: string): Promise<void>;
   /** Binary revision for (configKey, buildKey): existing, or next (undefined if new and not assigned here). */
   assignBinrev(configKey: string, buildKey: string, logIndex: number): Promise<{ binrev: number; fresh: boolean }>;
-  attestationsByBuildKey(buildKey: string): Promise<AttestationRecord[]>;
+  /** The attestations of one buildKey, in log order, without their envelopes. */
+  attestationsByBuildKey(buildKey: string): Promise<Pick<AttestationRecord, 'id' | 'outputDigest' | 'logIndex'>[]>;
 }
 
 export interface Store {
