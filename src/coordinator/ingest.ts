@@ -14,7 +14,7 @@ import type { PrivateKey, PublicKey } from '../trust/keys.js';
 import { openAttestations, openCertificate, openRevocation, peekCertificate, peekRevocation, publicKeyOfRef, type Attestation, type Opened } from '../trust/statements.js';
 import type { VerifyPool } from '../trust/verify-pool.js';
 import type { AttestationAccepted, BatchResult, Logged } from '../api/v1.js';
-import type { Store, StoreTx } from './store/types.js';
+import type { ArchiveRecord, AttestationContext, AttestationRecord, BinrevRecord, DisputeRecord, Store, StoreTx } from './store/types.js';
 
 export type IngestErrorCode = 'NO_ROOTS' | 'UNKNOWN_ISSUER' | 'UNKNOWN_KEY' | 'NOT_ALLOWED' | 'STALE_ATTESTATION' | 'ARCHIVE_CONFLICT' | 'NOT_CERTIFIED';
 
@@ -165,39 +165,97 @@ async function checkAttestation(c: Coordinator, opened: Opened<Attestation>, cer
   return { env: envelope, statement, id: envelopeId(envelope), time };
 }
 
-/** Records one checked attestation inside `tx`; checks that can refuse it come before any write. */
-async function applyAttestation(c: Coordinator, tx: StoreTx, log: LeafBatch, a: CheckedAttestation): Promise<AttestationAccepted> {
+/**
+ * The registry as one batch of attestations sees it: read up front in a few
+ * queries, updated in memory as attestations are accepted (so later ones in
+ * the batch see earlier ones), written with multi-row inserts at the end.
+ */
+class AttestationBatch {
+  private readonly attestations: AttestationRecord[] = [];
+  private readonly archives: ArchiveRecord[] = [];
+  private readonly binrevs: BinrevRecord[] = [];
+
+  private constructor(
+    private readonly tx: StoreTx,
+    readonly ctx: AttestationContext,
+  ) {}
+
+  static async open(tx: StoreTx, checked: CheckedAttestation[]): Promise<AttestationBatch> {
+    const s = checked.map((a) => a.statement);
+    return new AttestationBatch(tx, await tx.attestationContext({ buildKeys: s.map((x) => x.buildKey), archives: s.map((x) => x.archive.sha256), configKeys: s.map((x) => x.configKey) }));
+  }
+
+  siblings(buildKey: string): Pick<AttestationRecord, 'id' | 'outputDigest' | 'logIndex'>[] {
+    return this.ctx.siblings.get(buildKey)!;
+  }
+
+  binrevOf(configKey: string, buildKey: string): number | undefined {
+    return this.ctx.binrevs.get(configKey)!.get(buildKey);
+  }
+
+  addAttestation(r: AttestationRecord): void {
+    this.attestations.push(r);
+    this.siblings(r.buildKey).push({ id: r.id, outputDigest: r.outputDigest, logIndex: r.logIndex });
+  }
+
+  addArchive(r: ArchiveRecord): void {
+    this.archives.push(r);
+    this.ctx.archives.set(r.sha256, r);
+  }
+
+  /** The binrev of (configKey, buildKey): the one it has, or the next one of its configKey. */
+  assignBinrev(configKey: string, buildKey: string, logIndex: number): { binrev: number; fresh: boolean } {
+    const known = this.ctx.binrevs.get(configKey)!;
+    const have = known.get(buildKey);
+    if (have !== undefined) return { binrev: have, fresh: false };
+    const binrev = Math.max(0, ...known.values()) + 1;
+    known.set(buildKey, binrev);
+    this.binrevs.push({ configKey, buildKey, binrev, logIndex });
+    return { binrev, fresh: true };
+  }
+
+  async setDispute(d: DisputeRecord): Promise<void> {
+    this.ctx.disputes.set(d.buildKey, d);
+    await this.tx.upsertDispute(d);
+  }
+
+  async flush(): Promise<void> {
+    await this.tx.insertAttestations(this.attestations);
+    await this.tx.insertArchives(this.archives);
+    await this.tx.insertBinrevs(this.binrevs);
+  }
+}
+
+/** Records one checked attestation; checks that can refuse it come before any change. */
+function applyAttestation(c: Coordinator, batch: AttestationBatch, log: LeafBatch, a: CheckedAttestation): Promise<AttestationAccepted> | AttestationAccepted {
   const { statement, id } = a;
-  const siblings = await tx.attestationsByBuildKey(statement.buildKey);
+  const siblings = [...batch.siblings(statement.buildKey)];
   const dup = siblings.find((x) => x.id === id);
-  if (dup) return { id, logIndex: dup.logIndex, duplicate: true, binrev: (await c.store.binrevOf(statement.buildKey)) ?? 0 };
-  const archive = await c.store.getArchive(statement.archive.sha256);
+  if (dup) return { id, logIndex: dup.logIndex, duplicate: true, binrev: batch.binrevOf(statement.configKey, statement.buildKey) ?? 0 };
+  const archive = batch.ctx.archives.get(statement.archive.sha256);
   if (archive && (archive.outputDigest !== statement.outputDigest || archive.size !== statement.archive.size || archive.pieceRoot !== statement.archive.pieceRoot)) {
     throw fail('ARCHIVE_CONFLICT', `archive ${statement.archive.sha256.slice(0, 16)}… is already attested with other digests`);
   }
   const logIndex = log.add({ type: 'attestation', envelope: a.env });
-  await tx.insertAttestation({
+  batch.addAttestation({
     id, signer: statement.builder.keyId, kind: statement.kind, cpv: statement.cpv, chost: statement.buildConfig.chost, buildKey: statement.buildKey, configKey: statement.configKey,
     outputDigest: statement.outputDigest, archiveSha256: statement.archive.sha256, archiveSize: statement.archive.size, pieceRoot: statement.archive.pieceRoot, time: a.time, logIndex, envelope: JSON.stringify(a.env),
   });
-  if (!archive) await tx.upsertArchive({ sha256: statement.archive.sha256, size: statement.archive.size, pieceRoot: statement.archive.pieceRoot, outputDigest: statement.outputDigest });
+  if (!archive) batch.addArchive({ sha256: statement.archive.sha256, size: statement.archive.size, pieceRoot: statement.archive.pieceRoot, outputDigest: statement.outputDigest });
   const now = Math.floor(c.now() / 1000);
-  const { binrev, fresh } = await tx.assignBinrev(statement.configKey, statement.buildKey, logIndex);
+  const { binrev, fresh } = batch.assignBinrev(statement.configKey, statement.buildKey, logIndex);
   const result: AttestationAccepted = { id, logIndex, binrev };
   if (fresh) log.add({ type: 'binrev', configKey: statement.configKey, buildKey: statement.buildKey, depAbi: statement.buildConfig.depAbi, binrev, time: now });
   // A dispute is recorded as soon as two outputs exist for one buildKey; whose
   // attestations count is each client's call, so all are kept and shown.
   const outputs = [...new Set([...siblings.map((x) => x.outputDigest), statement.outputDigest])].sort();
-  if (outputs.length > 1) {
-    const known = await tx.getDispute(statement.buildKey);
-    if (!known || known.outputDigests.join() !== outputs.join()) {
-      const atts = [...siblings.map((x) => x.id), id].sort();
-      const disputeIndex = log.add({ type: 'dispute', buildKey: statement.buildKey, outputDigests: outputs, attestations: atts, time: now });
-      await tx.upsertDispute({ buildKey: statement.buildKey, cpv: statement.cpv, outputDigests: outputs, firstSeen: now, logIndex: disputeIndex });
-      result.dispute = { outputDigests: outputs, logIndex: disputeIndex };
-    }
-  }
-  return result;
+  if (outputs.length < 2) return result;
+  const known = batch.ctx.disputes.get(statement.buildKey);
+  if (known && known.outputDigests.join() === outputs.join()) return result;
+  const atts = [...siblings.map((x) => x.id), id].sort();
+  const disputeIndex = log.add({ type: 'dispute', buildKey: statement.buildKey, outputDigests: outputs, attestations: atts, time: now });
+  result.dispute = { outputDigests: outputs, logIndex: disputeIndex };
+  return batch.setDispute({ buildKey: statement.buildKey, cpv: statement.cpv, outputDigests: outputs, firstSeen: known?.firstSeen ?? now, logIndex: disputeIndex }).then(() => result);
 }
 
 /** A refusal of one statement becomes its result; anything else (the store failing) aborts the batch. */
@@ -228,13 +286,15 @@ export async function ingestAttestations(c: Coordinator, envs: readonly Envelope
   }
   if (checked.length > 0) {
     await withLog(c, async (tx, log) => {
+      const batch = await AttestationBatch.open(tx, checked);
       for (const a of checked) {
         try {
-          results[a.at] = { ok: await applyAttestation(c, tx, log, a) };
+          results[a.at] = { ok: await applyAttestation(c, batch, log, a) };
         } catch (e) {
           results[a.at] = refused(e, (code) => code === 'ARCHIVE_CONFLICT');
         }
       }
+      await batch.flush();
     });
   }
   return results;

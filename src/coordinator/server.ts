@@ -79,7 +79,7 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
   const now = opts.now ?? Date.now;
   const coordinator: Coordinator = {
     store: opts.store, roots: opts.roots, key: opts.key, origin: opts.origin ?? 'binswarm.local/log', keyName: opts.origin ?? 'binswarm.local/log',
-    attestationWindowMs: 24 * 3600 * 1000, now, verifyPool: new VerifyPool(),
+    attestationWindowMs: 24 * 3600 * 1000, now, verifyPool: new VerifyPool({ callerShares: false }),
   };
   // removeAdditional off: fastify's default silently strips unknown fields, and a
   // signed object with fields removed is not the object that was signed.

@@ -61,8 +61,19 @@ export class VerifyPool {
   private nextId = 0;
   private turn = 0;
 
-  /** `size` workers (default: one per core but the caller's). */
-  constructor(private readonly size = Math.max(1, availableParallelism() - 1)) {}
+  private readonly size: number;
+  private readonly callerShares: boolean;
+
+  /**
+   * `size` workers (default: one per core but the caller's). With
+   * `callerShares` (default) the calling thread verifies a share of each
+   * batch too; a server whose main thread has other requests to serve turns
+   * it off so that work overlaps instead.
+   */
+  constructor(opts: { size?: number; callerShares?: boolean } = {}) {
+    this.size = opts.size ?? Math.max(1, availableParallelism() - 1);
+    this.callerShares = opts.callerShares ?? true;
+  }
 
   private worker(): Worker {
     if (this.workers.length < this.size) {
@@ -94,15 +105,18 @@ export class VerifyPool {
     if (jobs.length < INLINE_BELOW) return jobs.map((j) => verifyBytes(j.key, j.message, j.signature));
     const out = jobs.map(() => false);
     const sendable = jobs.map((j, i) => ({ j, i })).filter(({ j }) => j.signature.length === 64);
-    const parts = Math.max(1, Math.min(this.size, Math.ceil(sendable.length / INLINE_BELOW)));
-    const per = Math.ceil(sendable.length / parts);
-    await Promise.all(
-      Array.from({ length: parts }, async (_, p) => {
-        const part = sendable.slice(p * per, (p + 1) * per);
-        const ok = await this.send(part.map((x) => x.j));
-        part.forEach((x, k) => (out[x.i] = ok[k] === 1));
-      }),
-    );
+    // The workers and this thread each take a share; this thread verifies its
+    // share while the workers do theirs.
+    const mine = this.callerShares ? 1 : 0;
+    const shares = Math.max(1, Math.min(this.size + mine, Math.ceil(sendable.length / INLINE_BELOW)));
+    const per = Math.ceil(sendable.length / shares);
+    const sent = Array.from({ length: shares - mine }, async (_, p) => {
+      const part = sendable.slice((p + mine) * per, (p + mine + 1) * per);
+      const ok = await this.send(part.map((x) => x.j));
+      part.forEach((x, k) => (out[x.i] = ok[k] === 1));
+    });
+    if (mine) for (const { j, i } of sendable.slice(0, per)) out[i] = verifyBytes(j.key, j.message, j.signature);
+    await Promise.all(sent);
     return out;
   }
 

@@ -178,9 +178,14 @@ test('a batch: each attestation judged on its own, one transaction and one log a
     if (!('ok' in r)) continue;
     verifyInclusion(r.ok.logIndex, note.checkpoint.size, leafHash(encodeLeaf({ type: 'attestation', envelope: batch[i]! })), await client.inclusionProof(r.ok.logIndex, note.checkpoint.size), note.checkpoint.root);
   }
+  // An ABI rebuild of one config in the same batch gets the next binary revision.
+  const [abi1, abi2] = [1, 2].map((v) => w.attest(a, { time: new Date(), cfg: config('app-misc/abi-1.0', { depAbi: [`dev-libs/x:0/${v}`] }) }));
+  const abi = await client.submitAttestations([abi1!, abi2!, abi1!]);
+  assert.deepEqual(abi.map((r) => ('ok' in r ? [r.ok.binrev, r.ok.duplicate ?? false] : r.error.code)), [[1, false], [2, false], [1, true]]);
+  assert.equal(await store.log.size(), size + 22);
   // Too many in one request, or not a list of envelopes: 400 and nothing logged.
   const over = Buffer.from(JSON.stringify({ envelopes: Array.from({ length: MAX_BATCH + 1 }, () => good[0]) }));
   const res = await fetch(`${url}/v1/attestations/batch`, { method: 'POST', body: over, headers: { 'content-type': 'application/json', ...signRequest(a, 'POST', '/v1/attestations/batch', over) } });
   assert.deepEqual([res.status, ((await res.json()) as { error: { code: string } }).error.code], [400, 'BAD_REQUEST']);
-  assert.equal(await store.log.size(), size + 18);
+  assert.equal(await store.log.size(), size + 22);
 });

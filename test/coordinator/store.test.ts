@@ -39,10 +39,10 @@ function suite(name: string, open: (t: { after: (fn: () => unknown) => void }) =
       assert.equal(await store.useNonce('k2', 'n1', 100, 60), true, 'nonces are per key');
       assert.equal(await store.useNonce('k1', 'n1', 300, 200), true, 'expired nonces are pruned');
 
-      await store.transaction(async (tx) => {
-        for (let i = 0; i < 10; i++) assert.equal(await tx.insertAttestation(att(i)), true);
-        assert.equal(await tx.insertAttestation(att(3)), false, 'duplicates are idempotent');
-      });
+      await store.transaction((tx) => tx.insertAttestations(Array.from({ length: 10 }, (_, i) => att(i))));
+      // A second insert of a known id is a bug in the caller: refused, and the transaction with it.
+      await assert.rejects(store.transaction((tx) => tx.insertAttestations([att(10), att(3)])));
+      assert.equal((await store.queryAttestations({})).length, 10);
       assert.equal((await store.queryAttestations({ cpv: 'app-misc/hello-1.0' })).length, 5);
       assert.deepEqual((await store.queryAttestations({ configKey: 'ck0', limit: 2 })).map((a) => a.logIndex), [0, 2]);
       assert.deepEqual((await store.queryAttestations({ configKey: 'ck0', after: 2, limit: 2 })).map((a) => a.logIndex), [4, 6]);
@@ -54,7 +54,7 @@ function suite(name: string, open: (t: { after: (fn: () => unknown) => void }) =
       if (!store) return;
       await assert.rejects(
         store.transaction(async (tx) => {
-          await tx.insertAttestation(att(1));
+          await tx.insertAttestations([att(1)]);
           await new MerkleLog(tx.log).appendLeaves([Buffer.from('x')]);
           throw new Error('boom');
         }),
@@ -84,14 +84,25 @@ function suite(name: string, open: (t: { after: (fn: () => unknown) => void }) =
       await store.reportBadHolder('a', 'p2');
       assert.deepEqual((await store.holdersOf('a')).map((h) => [h.peer, h.failures]), [['p1', 0], ['p2', 1]]);
       await store.transaction(async (tx) => {
-        await tx.upsertArchive({ sha256: 'a', size: 5, pieceRoot: 'r', outputDigest: 'o1' });
-        assert.deepEqual(await tx.assignBinrev('ck', 'bk1', 1), { binrev: 1, fresh: true });
-        assert.deepEqual(await tx.assignBinrev('ck', 'bk1', 2), { binrev: 1, fresh: false });
-        assert.deepEqual(await tx.assignBinrev('ck', 'bk2', 3), { binrev: 2, fresh: true });
-        assert.deepEqual(await tx.assignBinrev('other', 'bk3', 4), { binrev: 1, fresh: true });
+        await tx.insertArchives([{ sha256: 'a', size: 5, pieceRoot: 'r', outputDigest: 'o1' }]);
+        await tx.insertBinrevs([
+          { configKey: 'ck', buildKey: 'bk1', binrev: 1, logIndex: 1 },
+          { configKey: 'ck', buildKey: 'bk2', binrev: 2, logIndex: 3 },
+          { configKey: 'other', buildKey: 'bk3', binrev: 1, logIndex: 4 },
+        ]);
+        await tx.insertAttestations([att(1, { buildKey: 'bk1', logIndex: 0 }), att(2, { buildKey: 'bk1', logIndex: 2, outputDigest: 'x'.repeat(64) }), att(5, { buildKey: 'bk9', logIndex: 5 })]);
         assert.equal(await tx.upsertDispute({ buildKey: 'bk1', cpv: 'c/p-1', outputDigests: ['x', 'y'], firstSeen: 5, logIndex: 7 }), 'new');
         assert.equal(await tx.upsertDispute({ buildKey: 'bk1', cpv: 'c/p-1', outputDigests: ['y', 'x'], firstSeen: 6, logIndex: 8 }), 'same');
         assert.equal(await tx.upsertDispute({ buildKey: 'bk1', cpv: 'c/p-1', outputDigests: ['x', 'y', 'z'], firstSeen: 6, logIndex: 9 }), 'updated');
+        // What a batch of attestations reads: only what it asks for, one query per table.
+        const ctx = await tx.attestationContext({ buildKeys: ['bk1', 'bk1', 'bk2'], archives: ['a', 'nope'], configKeys: ['ck', 'none'] });
+        assert.deepEqual(ctx.siblings.get('bk1')?.map((r) => [r.id, r.logIndex]), [['id1', 0], ['id2', 2]]);
+        assert.deepEqual(ctx.siblings.get('bk2'), []);
+        assert.equal(ctx.siblings.has('bk9'), false);
+        assert.deepEqual([...ctx.archives.keys()], ['a']);
+        assert.deepEqual([...ctx.binrevs.get('ck')!].sort(), [['bk1', 1], ['bk2', 2]]);
+        assert.equal(ctx.binrevs.get('none')?.size, 0);
+        assert.deepEqual([...ctx.disputes.keys()], ['bk1']);
       });
       assert.equal((await store.getArchive('a'))?.outputDigest, 'o1');
       assert.equal(await store.binrevOf('bk2'), 2);

@@ -11,7 +11,7 @@ import { VerifyPool } from '../../src/trust/verify-pool.js';
 import { config, World } from '../helpers/trust-world.js';
 
 test('the pool verifies like node:crypto: good, flipped, truncated and foreign signatures, many keys', async (t) => {
-  const pool = new VerifyPool(2);
+  const pool = new VerifyPool({ size: 2 });
   t.after(() => pool.close());
   const keys = Array.from({ length: 5 }, () => generateKey());
   const jobs = Array.from({ length: 300 }, (_, i) => {
@@ -35,7 +35,7 @@ test('the pool verifies like node:crypto: good, flipped, truncated and foreign s
 });
 
 test('openAttestations gives what openAttestation gives (or the error it throws), in order', async (t) => {
-  const pool = new VerifyPool(1);
+  const pool = new VerifyPool({ size: 1, callerShares: false });
   t.after(() => pool.close());
   const w = new World();
   const alice = w.operator('alice');

@@ -2,7 +2,7 @@
 import { BinswarmError } from '../../errors.js';
 import { nodeMissing, type HashStore, type NodeKey } from '../../log/hash-store.js';
 import { migrate, PgDb, SqliteDb, type Db, type Row } from './db.js';
-import type { ArchiveRecord, AttestationQuery, AttestationRecord, CertificateRecord, DisputeRecord, HolderRecord, PeerRecord, RevocationRecord, Store, StoreTx } from './types.js';
+import type { ArchiveRecord, AttestationContext, AttestationQuery, AttestationRecord, CertificateRecord, DisputeRecord, HolderRecord, PeerRecord, RevocationRecord, Store, StoreTx } from './types.js';
 
 const n = (v: unknown) => Number(v);
 const s = (v: unknown) => (v === null || v === undefined ? null : String(v));
@@ -75,14 +75,6 @@ function txOf(db: Db): StoreTx {
   return {
     log: new SqlHashStore(db),
     putLeaves: (first, datas) => insertRows(db, 'log_leaves', ['idx', 'data'], datas.map((d, i) => [first + i, Buffer.from(d)])),
-    insertAttestation: async (r) => {
-      if ((await db.all('SELECT 1 FROM attestations WHERE id = ?', [r.id])).length > 0) return false;
-      await db.run(
-        'INSERT INTO attestations (id, signer, kind, cpv, chost, build_key, config_key, output_digest, archive_sha256, archive_size, piece_root, time, log_index, envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [r.id, r.signer, r.kind, r.cpv, r.chost, r.buildKey, r.configKey, r.outputDigest, r.archiveSha256, r.archiveSize, r.pieceRoot, r.time, r.logIndex, r.envelope],
-      );
-      return true;
-    },
     insertCertificate: async (r) => {
       if ((await db.all('SELECT 1 FROM certificates WHERE id = ?', [r.id])).length > 0) return false;
       await db.run('INSERT INTO certificates (id, subject, issuer, role, name, not_before, not_after, log_index, envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [r.id, r.subject, r.issuer, r.role, r.name, r.notBefore, r.notAfter, r.logIndex, r.envelope]);
@@ -104,29 +96,43 @@ function txOf(db: Db): StoreTx {
       await db.run('UPDATE disputes SET output_digests = ?, log_index = ? WHERE build_key = ?', [digests, r.logIndex, r.buildKey]);
       return 'updated';
     },
-    getDispute: async (buildKey) => {
-      const r = (await db.all('SELECT * FROM disputes WHERE build_key = ?', [buildKey]))[0];
-      return r ? dispute(r) : undefined;
-    },
-    upsertArchive: async (r) => {
-      if ((await db.all('SELECT 1 FROM archives WHERE sha256 = ?', [r.sha256])).length > 0) return;
-      await db.run('INSERT INTO archives (sha256, size, piece_root, output_digest) VALUES (?, ?, ?, ?)', [r.sha256, r.size, r.pieceRoot, r.outputDigest]);
-    },
     putCheckpoint: async (size, text) => {
       await db.run('DELETE FROM checkpoints WHERE size = ?', [size]);
       await db.run('INSERT INTO checkpoints (size, text) VALUES (?, ?)', [size, text]);
     },
-    assignBinrev: async (configKey, buildKey, logIndex) => {
-      const have = await db.all('SELECT binrev FROM binrevs WHERE config_key = ? AND build_key = ?', [configKey, buildKey]);
-      if (have.length > 0) return { binrev: n(have[0]!.binrev), fresh: false };
-      const max = await db.all('SELECT MAX(binrev) AS m FROM binrevs WHERE config_key = ?', [configKey]);
-      const binrev = n(max[0]?.m ?? 0) + 1;
-      await db.run('INSERT INTO binrevs (config_key, build_key, binrev, log_index) VALUES (?, ?, ?, ?)', [configKey, buildKey, binrev, logIndex]);
-      return { binrev, fresh: true };
+    attestationContext: async (q) => {
+      const ctx: AttestationContext = { siblings: new Map(), archives: new Map(), binrevs: new Map(), disputes: new Map() };
+      for (const k of q.buildKeys) ctx.siblings.set(k, []);
+      for (const r of await selectIn(db, 'SELECT id, output_digest, log_index, build_key FROM attestations WHERE build_key IN', q.buildKeys, 'ORDER BY log_index')) {
+        ctx.siblings.get(String(r.build_key))!.push({ id: String(r.id), outputDigest: String(r.output_digest), logIndex: n(r.log_index) });
+      }
+      for (const r of await selectIn(db, 'SELECT * FROM archives WHERE sha256 IN', q.archives)) ctx.archives.set(String(r.sha256), archive(r));
+      for (const k of q.configKeys) ctx.binrevs.set(k, new Map());
+      for (const r of await selectIn(db, 'SELECT config_key, build_key, binrev FROM binrevs WHERE config_key IN', q.configKeys)) ctx.binrevs.get(String(r.config_key))!.set(String(r.build_key), n(r.binrev));
+      for (const r of await selectIn(db, 'SELECT * FROM disputes WHERE build_key IN', q.buildKeys)) ctx.disputes.set(String(r.build_key), dispute(r));
+      return ctx;
     },
-    attestationsByBuildKey: async (buildKey) =>
-      (await db.all('SELECT id, output_digest, log_index FROM attestations WHERE build_key = ? ORDER BY log_index', [buildKey])).map((r) => ({ id: String(r.id), outputDigest: String(r.output_digest), logIndex: n(r.log_index) })),
+    insertAttestations: (rows) =>
+      insertRows(db, 'attestations', ['id', 'signer', 'kind', 'cpv', 'chost', 'build_key', 'config_key', 'output_digest', 'archive_sha256', 'archive_size', 'piece_root', 'time', 'log_index', 'envelope'],
+        rows.map((r) => [r.id, r.signer, r.kind, r.cpv, r.chost, r.buildKey, r.configKey, r.outputDigest, r.archiveSha256, r.archiveSize, r.pieceRoot, r.time, r.logIndex, r.envelope])),
+    insertArchives: (rows) => insertRows(db, 'archives', ['sha256', 'size', 'piece_root', 'output_digest'], rows.map((r) => [r.sha256, r.size, r.pieceRoot, r.outputDigest])),
+    insertBinrevs: (rows) => insertRows(db, 'binrevs', ['config_key', 'build_key', 'binrev', 'log_index'], rows.map((r) => [r.configKey, r.buildKey, r.binrev, r.logIndex])),
   };
+}
+
+/** `prefix (?, ?, …) suffix` over distinct values, in chunks of 500 parameters. */
+async function selectIn(db: Db, prefix: string, values: string[], suffix = ''): Promise<Row[]> {
+  const distinct = [...new Set(values)];
+  const rows: Row[] = [];
+  for (let at = 0; at < distinct.length; at += 500) {
+    const part = distinct.slice(at, at + 500);
+    rows.push(...(await db.all(`${prefix} (${part.map(() => '?').join(', ')}) ${suffix}`, part)));
+  }
+  return rows;
+}
+
+function archive(r: Row): ArchiveRecord {
+  return { sha256: String(r.sha256), size: n(r.size), pieceRoot: String(r.piece_root), outputDigest: String(r.output_digest) };
 }
 
 export class SqlStore implements Store {
@@ -222,11 +228,11 @@ export class SqlStore implements Store {
 
   async getArchive(sha256: string): Promise<ArchiveRecord | undefined> {
     const r = (await this.db.all('SELECT * FROM archives WHERE sha256 = ?', [sha256]))[0];
-    return r ? { sha256: String(r.sha256), size: n(r.size), pieceRoot: String(r.piece_root), outputDigest: String(r.output_digest) } : undefined;
+    return r ? archive(r) : undefined;
   }
 
   async archivesWithOutput(outputDigest: string): Promise<ArchiveRecord[]> {
-    return (await this.db.all('SELECT * FROM archives WHERE output_digest = ?', [outputDigest])).map((r) => ({ sha256: String(r.sha256), size: n(r.size), pieceRoot: String(r.piece_root), outputDigest: String(r.output_digest) }));
+    return (await this.db.all('SELECT * FROM archives WHERE output_digest = ?', [outputDigest])).map(archive);
   }
 
   async addHolder(h: Omit<HolderRecord, 'failures'>): Promise<void> {

@@ -92,17 +92,33 @@ export interface StoreTx {
   log: HashStore;
   /** Leaf data for indices first, first+1, … */
   putLeaves(first: number, datas: readonly Uint8Array[]): Promise<void>;
-  insertAttestation(r: AttestationRecord): Promise<boolean>;
   insertCertificate(r: CertificateRecord): Promise<boolean>;
   insertRevocation(r: RevocationRecord): Promise<boolean>;
   upsertDispute(r: DisputeRecord): Promise<'new' | 'updated' | 'same'>;
-  getDispute(buildKey: string): Promise<DisputeRecord | undefined>;
-  upsertArchive(r: ArchiveRecord): Promise<void>;
   putCheckpoint(size: number, text: string): Promise<void>;
-  /** Binary revision for (configKey, buildKey): existing, or next (undefined if new and not assigned here). */
-  assignBinrev(configKey: string, buildKey: string, logIndex: number): Promise<{ binrev: number; fresh: boolean }>;
-  /** The attestations of one buildKey, in log order, without their envelopes. */
-  attestationsByBuildKey(buildKey: string): Promise<Pick<AttestationRecord, 'id' | 'outputDigest' | 'logIndex'>[]>;
+  /** What ingesting a batch of attestations needs to know, one query per table (not one per attestation). */
+  attestationContext(q: { buildKeys: string[]; archives: string[]; configKeys: string[] }): Promise<AttestationContext>;
+  /** New rows only (the caller has checked they are new), multi-row inserts. */
+  insertAttestations(rows: AttestationRecord[]): Promise<void>;
+  insertArchives(rows: ArchiveRecord[]): Promise<void>;
+  insertBinrevs(rows: BinrevRecord[]): Promise<void>;
+}
+
+export interface BinrevRecord {
+  configKey: string;
+  buildKey: string;
+  binrev: number;
+  logIndex: number;
+}
+
+export interface AttestationContext {
+  /** Per buildKey asked for: its attestations in log order, without envelopes. */
+  siblings: Map<string, Pick<AttestationRecord, 'id' | 'outputDigest' | 'logIndex'>[]>;
+  archives: Map<string, ArchiveRecord>;
+  /** Per configKey asked for: every buildKey's binrev. */
+  binrevs: Map<string, Map<string, number>>;
+  /** Disputes of the buildKeys asked for. */
+  disputes: Map<string, DisputeRecord>;
 }
 
 export interface Store {
