@@ -35,13 +35,19 @@ function liveWorld(): World {
 
 const fresh = (w: World, name: string) => w.operator(name, { from: new Date(Date.now() - DAY), to: new Date(Date.now() + 365 * DAY) });
 
-test('certificates, attestations, dispute and binrev are logged; proofs verify against the signed checkpoint', async (t) => {
+/** A coordinator with two certified operators, alice and bob; the client signs as alice's builder. */
+async function aliceAndBob(t: { after: (fn: () => unknown) => void }) {
   const w = liveWorld();
-  const { url, key } = await start(t, w);
+  const started = await start(t, w);
   const alice = fresh(w, 'alice');
   const bob = fresh(w, 'bob');
-  const peer = new CoordinatorClient(url, alice.builders[0]!.key);
-  for (const c of w.certificates) await peer.submitCertificate(c);
+  const client = new CoordinatorClient(started.url, alice.builders[0]!.key);
+  for (const c of w.certificates) await client.submitCertificate(c);
+  return { ...started, w, alice, bob, client };
+}
+
+test('certificates, attestations, dispute and binrev are logged; proofs verify against the signed checkpoint', async (t) => {
+  const { w, url, key, alice, bob, client: peer } = await aliceAndBob(t);
   const a1 = await peer.submitAttestation(w.attest(alice.builders[0]!.key, { time: new Date() }));
   assert.equal(a1.binrev, 1);
   const again = await peer.submitAttestation(w.attestations[0]!);
@@ -146,12 +152,7 @@ test('rate limit per key, and an archive attested with other digests is refused'
 });
 
 test('a batch: each attestation judged on its own, one transaction and one log append for the accepted', async (t) => {
-  const w = liveWorld();
-  const { url, store } = await start(t, w);
-  const alice = fresh(w, 'alice');
-  const bob = fresh(w, 'bob');
-  const client = new CoordinatorClient(url, alice.builders[0]!.key);
-  for (const c of w.certificates) await client.submitCertificate(c);
+  const { w, url, store, alice, bob, client } = await aliceAndBob(t);
   const size = await store.log.size();
   const a = alice.builders[0]!.key;
   const good = Array.from({ length: 12 }, (_, i) => w.attest(i % 2 ? a : bob.builders[0]!.key, { time: new Date(), cfg: config(`app-misc/p${Math.floor(i / 2)}-1.0`), output: createHash('sha256').update(`out ${Math.floor(i / 2)}`).digest('hex') }));
