@@ -45,14 +45,22 @@ const command: CliCommand = {
         let timer: NodeJS.Timeout | undefined;
         if (o.watch && roles.includes('contribute')) {
           let last = '';
+          let running = false;
           const pass = async () => {
+            if (running) return; // a slow pass is still at work; the next tick looks again
             const { stat } = await import('node:fs/promises');
             const st = await stat(`${o.watch}/Packages`).catch(() => undefined);
             const mark = st ? `${st.mtimeMs}:${st.size}` : '';
             if (!st || mark === last) return;
-            last = mark;
-            const r = await publishPkgdir(o.watch!, { coordinator: o.coordinator, key, certificates, store, publicUrl });
-            process.stderr.write(`node: contributed ${r.packages.length} package(s) from ${o.watch}\n`);
+            running = true;
+            try {
+              const r = await publishPkgdir(o.watch!, { coordinator: o.coordinator, key, certificates, store, publicUrl });
+              // Only a pass that got through marks the index as done; a failed one is retried.
+              last = mark;
+              process.stderr.write(`node: contributed ${r.packages.length} package(s) from ${o.watch}${r.problems.length ? `; ${r.problems.length} problem(s): ${r.problems.map((p) => p.message).join('; ')}` : ''}\n`);
+            } finally {
+              running = false;
+            }
           };
           await pass().catch((e) => process.stderr.write(`node: contribute failed: ${(e as Error).message}\n`));
           timer = setInterval(() => void pass().catch((e) => process.stderr.write(`node: contribute failed: ${(e as Error).message}\n`)), Number(o.watchInterval) * 1000);

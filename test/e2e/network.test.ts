@@ -6,8 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { CoordinatorClient } from '../../src/api/client.js';
 import { extractGpkgImage } from '../../src/formats/extract.js';
 import { readGpkg } from '../../src/formats/gpkg-read.js';
 import { writeGpkg } from '../../src/formats/gpkg-write.js';
@@ -16,7 +18,7 @@ import { packagesEntryOf } from '../../src/formats/packages-entry.js';
 import { readPackagesIndexFile, writePackagesIndexFiles } from '../../src/formats/packages-index.js';
 import { BlobStore } from '../../src/node/blob-store.js';
 import { generateKey, privateKeyToPem, publicKeyToPem, type PrivateKey } from '../../src/trust/keys.js';
-import { signCertificate } from '../../src/trust/statements.js';
+import { openAttestation, signCertificate } from '../../src/trust/statements.js';
 import { runCli } from '../helpers/cli.js';
 import { fixturesDir, hasFixtures, need, tempDir } from '../helpers/env.js';
 import { hasPostgres, startPostgres } from '../helpers/postgres.js';
@@ -157,4 +159,33 @@ test('the same network on PostgreSQL', { timeout: 600_000 }, async (t) => {
   if (!need(t, hasPostgres, 'PostgreSQL server binaries (apt-get install postgresql)')) return;
   const pg = await startPostgres(t);
   await flow(t, pg.url, false);
+});
+
+test('node --watch contributes a PKGDIR once its index appears, stores and offers the archives', { timeout: 120_000 }, async (t) => {
+  if (!need(t, hasFixtures, '../shared/fixtures/portage')) return;
+  const dir = await tempDir(t);
+  const w = await world(dir);
+  const coord = await startBinswarm(['coordinator', '--data', join(dir, 'coord'), '--listen', '127.0.0.1:0', '--roots', w.rootPub], t);
+  const C = coord.ready.listening;
+  const watched = join(dir, 'binpkgs');
+  mkdirSync(watched);
+  const alice = w.people[0]!;
+  const data = join(dir, 'node-alice');
+  const node = await startBinswarm<{ listening: string }>(['node', '--coordinator', C, '--data', data, '--key', alice.key, ...alice.certs.flatMap((c) => ['--cert', c]), '--listen', '127.0.0.1:0', '--watch', watched, '--watch-interval', '1'], t);
+  const client = new CoordinatorClient(C);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await client.packages({})).length, 0, 'nothing before the PKGDIR has an index');
+  await cp(PKGDIR(), watched, { recursive: true });
+  const expected = (await readPackagesIndexFile(join(PKGDIR(), 'Packages'))).packages.map((p) => p.get('CPV')).sort();
+  let packages = await client.packages({});
+  for (let i = 0; i < 60 && packages.length < expected.length; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    packages = await client.packages({});
+  }
+  assert.deepEqual(packages.map((p) => p.cpv).sort(), expected, node.stderr());
+  for (const p of packages) {
+    const sha = openAttestation(p.attestations[0]!.envelope).statement.archive.sha256;
+    assert.deepEqual((await client.archive(sha))?.holders.map((h) => h.url), [node.ready.listening]);
+    assert.ok(await (await BlobStore.open(data)).has(sha), 'the node keeps what it offers');
+  }
 });
