@@ -1,8 +1,8 @@
 /**
  * What the coordinator accepts into its log, and the checks that come first.
  * Everything that changes the registry happens in one store transaction:
- * statement rows, log leaves, the Merkle nodes and a freshly signed
- * checkpoint, so a crash leaves either all of it or none.
+ * statement rows, log leaves and the Merkle nodes, so a crash leaves either
+ * all of it or none. Checkpoints are signed later, when one is asked for.
  */
 import { createHash } from 'node:crypto';
 import { BinswarmError, isBinswarmError } from '../errors.js';
@@ -138,7 +138,7 @@ export async function ingestRevocation(c: Coordinator, env: Envelope): Promise<L
   const { statement } = openRevocation(env, (id) => (id === issuer!.id ? issuer : undefined));
   const id = envelopeId(env);
   return withLog(c, async (tx, log) => {
-    const dup = (await c.store.listRevocations(-1, 5000)).find((r) => r.id === id);
+    const dup = (await c.store.revocationsOf(statement.subject)).find((r) => r.id === id);
     if (dup) return { id, logIndex: dup.logIndex, duplicate: true };
     const logIndex = log.add({ type: 'revocation', envelope: env });
     await tx.insertRevocation({ id, subject: statement.subject, issuer: statement.issuer, time: Date.parse(statement.time), logIndex, envelope: JSON.stringify(env) });
@@ -227,7 +227,7 @@ class AttestationBatch {
 }
 
 /** Records one checked attestation; checks that can refuse it come before any change. */
-function applyAttestation(c: Coordinator, batch: AttestationBatch, log: LeafBatch, a: CheckedAttestation): Promise<AttestationAccepted> | AttestationAccepted {
+async function applyAttestation(c: Coordinator, batch: AttestationBatch, log: LeafBatch, a: CheckedAttestation): Promise<AttestationAccepted> {
   const { statement, id } = a;
   const siblings = [...batch.siblings(statement.buildKey)];
   const dup = siblings.find((x) => x.id === id);
@@ -255,7 +255,8 @@ function applyAttestation(c: Coordinator, batch: AttestationBatch, log: LeafBatc
   const atts = [...siblings.map((x) => x.id), id].sort();
   const disputeIndex = log.add({ type: 'dispute', buildKey: statement.buildKey, outputDigests: outputs, attestations: atts, time: now });
   result.dispute = { outputDigests: outputs, logIndex: disputeIndex };
-  return batch.setDispute({ buildKey: statement.buildKey, cpv: statement.cpv, outputDigests: outputs, firstSeen: known?.firstSeen ?? now, logIndex: disputeIndex }).then(() => result);
+  await batch.setDispute({ buildKey: statement.buildKey, cpv: statement.cpv, outputDigests: outputs, firstSeen: known?.firstSeen ?? now, logIndex: disputeIndex });
+  return result;
 }
 
 /** A refusal of one statement becomes its result; anything else (the store failing) aborts the batch. */
@@ -275,9 +276,8 @@ export async function ingestAttestations(c: Coordinator, envs: readonly Envelope
   const certified = new Map<string, boolean>();
   // Signatures first, all at once, on the pool's threads.
   const opened = await openAttestations(envs, c.verifyPool);
-  for (let i = 0; i < envs.length; i++) {
+  for (const [i, o] of opened.entries()) {
     try {
-      const o = opened[i]!;
       if (o instanceof BinswarmError) throw o;
       checked.push({ ...(await checkAttestation(c, o, certified)), at: i });
     } catch (e) {

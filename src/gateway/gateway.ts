@@ -9,11 +9,10 @@
  * then read completely (Manifest, digests) and its outputDigest compared
  * with the attested one. Only then does it get a Packages entry.
  */
-import { join } from 'node:path';
 import { CoordinatorClient } from '../api/client.js';
 import type { PackageGroup, SignedEntry } from '../api/v1.js';
 import { BinswarmError } from '../errors.js';
-import { inspectPackage } from '../formats/inspect.js';
+import { inspectPackage, type PackageInfo } from '../formats/inspect.js';
 import { packagesEntryOf } from '../formats/packages-entry.js';
 import { formatPackagesIndex, type PackagesIndex } from '../formats/packages-index.js';
 import { splitCpv } from '../formats/atom.js';
@@ -66,6 +65,8 @@ const HEADER_BASE: [string, string][] = [
 export class Gateway {
   private view: GatewayView | undefined;
   private readonly client: CoordinatorClient;
+  /** Archives already read completely, by sha256 (content-addressed, so the reading stays true; the server re-checks bytes before serving). */
+  private readonly inspected = new Map<string, PackageInfo>();
   private constructor(
     private readonly opts: GatewayOptions,
     readonly store: BlobStore,
@@ -111,22 +112,18 @@ export class Gateway {
 
   /** Keeps only entries proven to be in the log. */
   private async proveIncluded(entries: SignedEntry[], type: 'attestation' | 'certificate' | 'revocation', cp: { size: number; root: Uint8Array }): Promise<unknown[]> {
-    const proven = new Set(this.state.proven);
     const out: unknown[] = [];
     for (const e of entries) {
       if (e.logIndex >= cp.size) continue; // newer than our checkpoint: next refresh
+      // The server sends the content again each time, so each time it is proven again.
       const leaf = leafHash(encodeLeaf({ type, envelope: e.envelope }));
       try {
-        // A cached proof was for an older tree; consistency makes it still hold, but
-        // the leaf content must be re-proven each time since the server sent it again.
         verifyInclusion(e.logIndex, cp.size, leaf, await this.client.inclusionProof(e.logIndex, cp.size), cp.root);
-        proven.add(e.logIndex);
         out.push(e.envelope);
       } catch (err) {
         this.say(`not in the log, ignored: ${type} at index ${e.logIndex}: ${(err as Error).message}`);
       }
     }
-    this.state.proven = [...proven].sort((a, b) => a - b);
     return out;
   }
 
@@ -170,10 +167,9 @@ export class Gateway {
           continue;
         }
       }
-      const path = this.store.path(a.sha256);
-      let info;
+      let info = this.inspected.get(a.sha256);
       try {
-        info = await inspectPackage(path, { portageDigests: true, format: 'gpkg' });
+        info ??= await inspectPackage(this.store.path(a.sha256), { portageDigests: true, format: 'gpkg' });
       } catch (e) {
         this.say(`${r.cpv}: archive ${a.sha256.slice(0, 16)}… is unreadable (${(e as Error).message}); dropped`);
         await this.store.remove(a.sha256);
@@ -181,13 +177,13 @@ export class Gateway {
       }
       if (info.outputDigest !== r.outputDigest || info.buildKey !== r.buildKey) {
         this.say(`${r.cpv}: archive ${a.sha256.slice(0, 16)}… does not contain the attested output; dropped`);
+        this.inspected.delete(a.sha256);
         await this.store.remove(a.sha256);
         continue;
       }
-      const { category, pf } = { category: info.category, pf: info.pf };
-      const pn = splitCpv(info.cpv).pn;
+      this.inspected.set(a.sha256, info);
       const buildId = buildIdFor(this.state, info.cpv, a.sha256);
-      const rel = `${category}/${pn}/${pf}-${buildId}.gpkg.tar`;
+      const rel = `${info.category}/${splitCpv(info.cpv).pn}/${info.pf}-${buildId}.gpkg.tar`;
       // Portage requires MTIME on remote entries (it compares it with a cached file); BUILD_TIME is stable.
       const entry = packagesEntryOf(info.metadata, { path: rel, size: info.archive.size, md5: info.md5!, sha1: info.sha1!, buildId, mtime: info.metadata.buildTime ?? 0, header: new Map([['CHOST', this.opts.chost]]) });
       return { pkg: { path: rel, cpv: info.cpv, buildId, archiveSha256: a.sha256, size: info.archive.size, trust: r }, entry };
@@ -211,6 +207,6 @@ export class Gateway {
   }
 
   blobPath(p: ServedPackage): string {
-    return join(this.store.path(p.archiveSha256));
+    return this.store.path(p.archiveSha256);
   }
 }

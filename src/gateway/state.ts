@@ -1,9 +1,9 @@
 /**
  * What a gateway remembers between runs (DIR/gateway.json): the last
  * checkpoint it verified (so the coordinator can never show it a shorter or
- * forked history), the log key it first trusted, log indices it has already
- * proven included, and the BUILD_ID it gave each archive, which must stay
- * stable and grow per CPV so Portage sees rebuilds as newer.
+ * forked history), the log key it first trusted, and the BUILD_ID it gave
+ * each archive, which must stay stable and grow per CPV so Portage sees
+ * rebuilds as newer.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
@@ -12,17 +12,15 @@ import { join } from 'node:path';
 export interface GatewayState {
   logKey?: string;
   checkpoint?: string;
-  /** Log indices whose inclusion in `checkpoint`'s tree (or an earlier one consistent with it) is proven. */
-  proven: number[];
   buildIds: Record<string, Record<string, number>>;
 }
 
 export async function loadState(dir: string): Promise<GatewayState> {
   try {
     const s = JSON.parse(await readFile(join(dir, 'gateway.json'), 'utf8')) as Partial<GatewayState>;
-    return { ...s, proven: s.proven ?? [], buildIds: s.buildIds ?? {} };
+    return { logKey: s.logKey, checkpoint: s.checkpoint, buildIds: s.buildIds ?? {} };
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { proven: [], buildIds: {} };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { buildIds: {} };
     throw e;
   }
 }

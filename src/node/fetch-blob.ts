@@ -7,8 +7,7 @@
  */
 import { Readable } from 'node:stream';
 import { BinswarmError } from '../errors.js';
-import type { BlobStore } from './blob-store.js';
-import { BlobStore as Store } from './blob-store.js';
+import { BlobStore } from './blob-store.js';
 
 export interface Holder {
   url: string;
@@ -30,7 +29,7 @@ export class WholeArchiveFetcher implements BlobFetcher {
   async fetch(sha256: string, size: number, holders: Holder[], opts: { signal?: AbortSignal; onProgress?: (bytes: number) => void } = {}): Promise<FetchResult> {
     const badHolders: FetchResult['badHolders'] = [];
     for (const holder of holders) {
-      const url = `${holder.url.replace(/\/+$/, '')}/${Store.relPath(sha256)}`;
+      const url = `${holder.url.replace(/\/+$/, '')}/${BlobStore.relPath(sha256)}`;
       try {
         const signal = opts.signal ? AbortSignal.any([opts.signal, AbortSignal.timeout(this.timeoutMs)]) : AbortSignal.timeout(this.timeoutMs);
         const res = await fetch(url, { signal });

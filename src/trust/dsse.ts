@@ -60,11 +60,15 @@ export interface SignatureCheck {
   candidates: { key: PublicKey; sig: Buffer }[];
 }
 
-/** Checks the payload type and finds the signatures made by keys `lookup` knows (UNKNOWN_KEY when none). */
-export function signatureCheck(env: Envelope, expectedType: string, lookup: (keyid: string) => PublicKey | undefined, subject?: string, decoded?: Buffer): SignatureCheck {
+export function checkPayloadType(env: Envelope, expectedType: string, subject?: string): void {
   if (env.payloadType !== expectedType) {
     throw new BinswarmError<DsseErrorCode>('WRONG_PAYLOAD_TYPE', `payloadType is '${env.payloadType.slice(0, 80)}', expected '${expectedType}'`, { subject });
   }
+}
+
+/** Checks the payload type and finds the signatures made by keys `lookup` knows (UNKNOWN_KEY when none). */
+export function signatureCheck(env: Envelope, expectedType: string, lookup: (keyid: string) => PublicKey | undefined, subject?: string, decoded?: Buffer): SignatureCheck {
+  checkPayloadType(env, expectedType, subject);
   const payload = decoded ?? decodePayload(env, subject);
   const candidates: SignatureCheck['candidates'] = [];
   for (const s of env.signatures) {
@@ -82,17 +86,18 @@ export function signerOf(check: SignatureCheck, verified: readonly boolean[], su
   return check.candidates[i]!.key;
 }
 
+/** The first candidate whose signature verifies, on this thread (BAD_SIGNATURE when none does). */
+export function verifyCheck(check: SignatureCheck, subject?: string): PublicKey {
+  const signer = check.candidates.find((c) => verifyBytes(c.key, check.message, c.sig));
+  if (!signer) throw new BinswarmError<DsseErrorCode>('BAD_SIGNATURE', 'signature does not verify', { subject });
+  return signer.key;
+}
+
 /**
  * Checks the payload type and finds one signature that verifies under a key
  * `lookup` knows. Returns the payload bytes and the key that signed them.
  */
 export function openEnvelope(env: Envelope, expectedType: string, lookup: (keyid: string) => PublicKey | undefined, subject?: string, decoded?: Buffer): { payload: Buffer; signer: PublicKey } {
   const check = signatureCheck(env, expectedType, lookup, subject, decoded);
-  const verified: boolean[] = [];
-  for (const c of check.candidates) {
-    const ok = verifyBytes(c.key, check.message, c.sig);
-    verified.push(ok);
-    if (ok) break;
-  }
-  return { payload: check.payload, signer: signerOf(check, verified, subject) };
+  return { payload: check.payload, signer: verifyCheck(check, subject) };
 }

@@ -10,8 +10,8 @@ import { z } from 'zod';
 import { BinswarmError, isBinswarmError } from '../errors.js';
 import { buildKeyOf, configKeyOf, type BuildConfig } from '../formats/build-config.js';
 import { canonicalJson } from '../formats/canonical-json.js';
-import { decodePayload, openEnvelope, parseEnvelope, signatureCheck, signEnvelope, signerOf, type Envelope, type SignatureCheck } from './dsse.js';
-import { publicKeyFromRaw, verifyBytes, type PrivateKey, type PublicKey } from './keys.js';
+import { checkPayloadType, decodePayload, openEnvelope, parseEnvelope, signatureCheck, signEnvelope, signerOf, verifyCheck, type Envelope, type SignatureCheck } from './dsse.js';
+import { publicKeyFromRaw, type PrivateKey, type PublicKey } from './keys.js';
 import type { VerifyPool } from './verify-pool.js';
 
 export type StatementErrorCode = 'BAD_STATEMENT' | 'KEY_MISMATCH' | 'BUILD_KEY_MISMATCH';
@@ -173,7 +173,7 @@ function readAttestation(value: unknown, subject?: string): ReadAttestation {
   const envelope = parseEnvelope(value, subject);
   // The payload is parsed once: the bytes the signature covers are the same
   // base64 decoded here, so the statement read before the check is the signed one.
-  if (envelope.payloadType !== ATTESTATION_TYPE) signatureCheck(envelope, ATTESTATION_TYPE, () => undefined, subject);
+  checkPayloadType(envelope, ATTESTATION_TYPE, subject);
   const payload = decodePayload(envelope, subject);
   const statement = parsePayload(AttestationSchema, payload, 'attestation', subject);
   const builder = publicKeyOfRef(statement.builder, subject);
@@ -188,13 +188,7 @@ function readAttestation(value: unknown, subject?: string): ReadAttestation {
 /** Signature by the builder key named inside, schema, and buildKey/configKey recomputed. */
 export function openAttestation(value: unknown, subject?: string): Opened<Attestation> {
   const { statement, envelope, check } = readAttestation(value, subject);
-  const verified: boolean[] = [];
-  for (const c of check.candidates) {
-    const ok = verifyBytes(c.key, check.message, c.sig);
-    verified.push(ok);
-    if (ok) break;
-  }
-  return { statement, envelope, signer: signerOf(check, verified, subject).id };
+  return { statement, envelope, signer: verifyCheck(check, subject).id };
 }
 
 /**

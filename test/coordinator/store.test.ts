@@ -105,6 +105,12 @@ function suite(name: string, open: (t: { after: (fn: () => unknown) => void }) =
         assert.deepEqual([...ctx.disputes.keys()], ['bk1']);
       });
       assert.equal((await store.getArchive('a'))?.outputDigest, 'o1');
+      await store.transaction(async (tx) => {
+        assert.equal(await tx.insertRevocation({ id: 'r1', subject: 'k1', issuer: 'op', time: 5, logIndex: 10, envelope: '{}' }), true);
+        assert.equal(await tx.insertRevocation({ id: 'r2', subject: 'k2', issuer: 'op', time: 6, logIndex: 11, envelope: '{}' }), true);
+        assert.equal(await tx.insertRevocation({ id: 'r1', subject: 'k1', issuer: 'op', time: 5, logIndex: 12, envelope: '{}' }), false);
+      });
+      assert.deepEqual((await store.revocationsOf('k1')).map((r) => [r.id, r.logIndex]), [['r1', 10]]);
       assert.equal(await store.binrevOf('bk2'), 2);
       assert.deepEqual((await store.listDisputes())[0]?.outputDigests, ['x', 'y', 'z']);
       await store.recordDemand('p1', 'ck', 100);

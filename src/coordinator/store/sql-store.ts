@@ -217,6 +217,10 @@ export class SqlStore implements Store {
     return (await this.db.all('SELECT * FROM certificates WHERE subject = ? ORDER BY log_index', [subject])).map(certificate);
   }
 
+  async revocationsOf(subject: string): Promise<RevocationRecord[]> {
+    return (await this.db.all('SELECT * FROM revocations WHERE subject = ? ORDER BY log_index', [subject])).map(revocation);
+  }
+
   async listRevocations(after = -1, limit = 1000): Promise<RevocationRecord[]> {
     return (await this.db.all('SELECT * FROM revocations WHERE log_index > ? ORDER BY log_index LIMIT ?', [after, Math.min(limit, 5000)])).map(revocation);
   }

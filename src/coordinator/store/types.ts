@@ -140,6 +140,7 @@ export interface Store {
   listCertificates(after?: number, limit?: number): Promise<CertificateRecord[]>;
   certificatesOf(subject: string): Promise<CertificateRecord[]>;
   listRevocations(after?: number, limit?: number): Promise<RevocationRecord[]>;
+  revocationsOf(subject: string): Promise<RevocationRecord[]>;
   listDisputes(buildKey?: string): Promise<DisputeRecord[]>;
   getArchive(sha256: string): Promise<ArchiveRecord | undefined>;
   archivesWithOutput(outputDigest: string): Promise<ArchiveRecord[]>;
