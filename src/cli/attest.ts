@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { BinswarmError } from '../errors.js';
 import { inspectPackage } from '../formats/inspect.js';
-import { pieceRootOfFile } from '../log/pieces.js';
+import { pieceRootOfFile } from '../transfer/pieces.js';
 import { writeJsonOut } from '../trust/files.js';
 import { readPrivateKey } from '../trust/keys.js';
 import { signAttestation } from '../trust/statements.js';

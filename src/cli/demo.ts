@@ -17,7 +17,7 @@ import { packagesEntryOf } from '../formats/packages-entry.js';
 import { writePackagesIndexFiles } from '../formats/packages-index.js';
 import { Gateway } from '../gateway/gateway.js';
 import { buildGatewayApp } from '../gateway/server.js';
-import { BlobStore } from '../node/blob-store.js';
+import { BlobStore } from '../transfer/blob-store.js';
 import { registerBlobRoutes } from '../node/blob-server.js';
 import { publishPkgdir } from '../node/contribute.js';
 import { generateKey, publicKeyToPem } from '../trust/keys.js';

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import Fastify from 'fastify';
 import { CoordinatorClient } from '../api/client.js';
-import { BlobStore } from '../node/blob-store.js';
+import { BlobStore } from '../transfer/blob-store.js';
 import { registerBlobRoutes } from '../node/blob-server.js';
 import { publishPkgdir } from '../node/contribute.js';
 import { readEnvelopeFile } from '../trust/files.js';

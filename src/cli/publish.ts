@@ -1,6 +1,6 @@
 /** `binswarm publish PKGDIR` — contribute what you built. */
 import { Command } from 'commander';
-import { BlobStore } from '../node/blob-store.js';
+import { BlobStore } from '../transfer/blob-store.js';
 import { publishPkgdir } from '../node/contribute.js';
 import { readEnvelopeFile } from '../trust/files.js';
 import { readPrivateKey } from '../trust/keys.js';

@@ -4,7 +4,7 @@
  * serving the same directory answers the same requests.
  */
 import type { FastifyInstance } from 'fastify';
-import { BlobStore } from './blob-store.js';
+import { BlobStore } from '../transfer/blob-store.js';
 
 export interface BlobRouteOptions {
   /** Most simultaneous blob responses; past it → 503 with Retry-After. */

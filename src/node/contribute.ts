@@ -7,11 +7,11 @@
 import { CoordinatorClient } from '../api/client.js';
 import { BinswarmError } from '../errors.js';
 import { checkPkgdir } from '../formats/pkgdir.js';
-import { pieceRootOfFile } from '../log/pieces.js';
+import { pieceRootOfFile } from '../transfer/pieces.js';
 import type { Envelope } from '../trust/dsse.js';
 import type { PrivateKey } from '../trust/keys.js';
 import { openAttestation, signAttestation } from '../trust/statements.js';
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore } from '../transfer/blob-store.js';
 
 export interface PublishOptions {
   coordinator: string;

@@ -16,7 +16,7 @@ import { writeGpkg } from '../../src/formats/gpkg-write.js';
 import { inspectPackage } from '../../src/formats/inspect.js';
 import { packagesEntryOf } from '../../src/formats/packages-entry.js';
 import { readPackagesIndexFile, writePackagesIndexFiles } from '../../src/formats/packages-index.js';
-import { BlobStore } from '../../src/node/blob-store.js';
+import { BlobStore } from '../../src/transfer/blob-store.js';
 import { generateKey, privateKeyToPem, publicKeyToPem, type PrivateKey } from '../../src/trust/keys.js';
 import { openAttestation, signCertificate } from '../../src/trust/statements.js';
 import { runCli } from '../helpers/cli.js';

@@ -7,7 +7,7 @@ import { cosign, openCheckpoint, parseSignedCheckpoint, signCheckpoint, validCos
 import { MemoryHashStore } from '../../src/log/hash-store.js';
 import { decodeLeaf, encodeLeaf } from '../../src/log/leaf.js';
 import { MerkleLog } from '../../src/log/log.js';
-import { PIECE_SIZE, pieceHashesOf, pieceRootOfFile } from '../../src/log/pieces.js';
+import { PIECE_SIZE, pieceHashesOf, pieceRootOfFile } from '../../src/transfer/pieces.js';
 import { acceptCheckpoint, detectFork, LogForkError } from '../../src/log/verifier.js';
 import { generateKey } from '../../src/trust/keys.js';
 import { tempDir } from '../helpers/env.js';

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import Fastify from 'fastify';
-import { BlobStore } from '../../src/node/blob-store.js';
+import { BlobStore } from '../../src/transfer/blob-store.js';
 import { registerBlobRoutes } from '../../src/node/blob-server.js';
-import { WholeArchiveFetcher } from '../../src/node/fetch-blob.js';
+import { WholeArchiveFetcher } from '../../src/transfer/fetch-blob.js';
 import { tempDir } from '../helpers/env.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { leafHash, rootOfLeafHashes } from './merkle.js';
+import { leafHash, rootOfLeafHashes } from '../log/merkle.js';
 
 export const PIECE_SIZE = 1 << 20;
 
