@@ -21,8 +21,8 @@ const envelope = {
   },
 } as const;
 const error = { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } } } as const;
-const logged = { type: 'object', required: ['id', 'logIndex'], properties: { id: hex64, logIndex: { type: 'integer' }, duplicate: { type: 'boolean' } } } as const;
-const signedEntry = { type: 'object', required: ['envelope', 'logIndex'], properties: { envelope, logIndex: { type: 'integer' } } } as const;
+const logged = { type: 'object', required: ['id', 'logIndex', 'logTime'], properties: { id: hex64, logIndex: { type: 'integer' }, logTime: { type: 'integer' }, duplicate: { type: 'boolean' } } } as const;
+const signedEntry = { type: 'object', required: ['envelope', 'logIndex', 'logTime'], properties: { envelope, logIndex: { type: 'integer' }, logTime: { type: 'integer' } } } as const;
 const page = { type: 'object', properties: { after: { type: 'integer', minimum: -1 }, limit: { type: 'integer', minimum: 1, maximum: 5000 } } } as const;
 
 export interface RouteSpec {
@@ -87,6 +87,8 @@ export interface Info {
 export interface Logged {
   id: string;
   logIndex: number;
+  /** Receipt time in the leaf (ms since the epoch); the first one for a duplicate. */
+  logTime: number;
   duplicate?: boolean;
 }
 
@@ -98,9 +100,16 @@ export interface AttestationAccepted extends Logged {
 /** One item of a batch submission: accepted, or refused with a typed error (the others still count). */
 export type BatchResult = { ok: AttestationAccepted } | { error: { code: string; message: string } };
 
+/**
+ * A logged statement as the API serves it: the leaf at logIndex is
+ * {envelope, logTime, type}, so an inclusion proof of that leaf proves the
+ * logTime too.
+ */
 export interface SignedEntry {
   envelope: Envelope;
   logIndex: number;
+  /** The coordinator's receipt time (ms since the epoch) recorded in the leaf. */
+  logTime: number;
 }
 
 export interface PackageGroup {

@@ -7,16 +7,19 @@
 import { createHash } from 'node:crypto';
 import { BinswarmError, isBinswarmError } from '../errors.js';
 import { signCheckpoint } from '../log/checkpoint.js';
-import { encodeLeaf, type Leaf } from '../log/leaf.js';
+import { decodeLeaf, encodeLeaf, type Leaf } from '../log/leaf.js';
 import { MerkleLog } from '../log/log.js';
 import { canonicalEnvelope, type Envelope } from '../trust/dsse.js';
 import type { PrivateKey, PublicKey } from '../trust/keys.js';
 import { openAttestations, openCertificate, openRevocation, peekCertificate, peekRevocation, publicKeyOfRef, type Attestation, type Opened } from '../trust/statements.js';
 import type { VerifyPool } from '../trust/verify-pool.js';
+import { MAX_SIGNER_SKEW_MS } from '../trust/evaluate.js';
+import { Standing } from './standing.js';
 import type { AttestationAccepted, BatchResult, Logged } from '../api/v1.js';
 import type { ArchiveRecord, AttestationContext, AttestationRecord, BinrevRecord, DisputeRecord, Store, StoreTx } from './store/types.js';
 
 export type IngestErrorCode = 'NO_ROOTS' | 'UNKNOWN_ISSUER' | 'UNKNOWN_KEY' | 'NOT_ALLOWED' | 'STALE_ATTESTATION' | 'ARCHIVE_CONFLICT' | 'NOT_CERTIFIED';
+export type { StandingErrorCode } from './standing.js';
 
 export interface Coordinator {
   store: Store;
@@ -29,6 +32,12 @@ export interface Coordinator {
   now: () => number;
   /** Threads that verify the signatures of batch submissions. */
   verifyPool: VerifyPool;
+  /**
+   * TEST ONLY: log statements of revoked or uncertified-at-receipt keys
+   * instead of refusing them — a misbehaving coordinator, to prove that
+   * clients judge from the log and gain it nothing. Never set in production.
+   */
+  unsafeSkipStandingChecks?: boolean;
 }
 
 /** sha256 of the envelope's canonical JSON. */
@@ -40,24 +49,42 @@ function fail(code: IngestErrorCode, message: string): BinswarmError<IngestError
   return new BinswarmError(code, message);
 }
 
+/** A leaf before the batch stamps its logTime on it. */
+type LeafContent = Leaf extends infer L ? (L extends unknown ? Omit<L, 'logTime'> : never) : never;
+
+/** The logTime of a stored leaf; a leaf from before logTimes existed reads as 0. */
+function logTimeOf(data: Uint8Array): number {
+  try {
+    return decodeLeaf(data).logTime;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * The leaves one transaction adds: indices are handed out as statements are
  * accepted, and the tree is extended once, at the end, with all of them
- * (one read of the right edge, one write of the new nodes).
+ * (one read of the right edge, one write of the new nodes). All of them
+ * carry one receipt time, never before the previous leaf's.
  */
 class LeafBatch {
   private readonly leaves: Leaf[] = [];
   private constructor(
     private readonly tx: StoreTx,
     private readonly base: number,
+    readonly logTime: number,
   ) {}
 
-  static async open(tx: StoreTx): Promise<LeafBatch> {
-    return new LeafBatch(tx, await tx.log.size());
+  static async open(tx: StoreTx, now: number): Promise<LeafBatch> {
+    const size = await tx.log.size();
+    const last = size > 0 ? await tx.lastLeaf() : undefined;
+    // Receipt times never go backwards along the log, even when this clock
+    // (or another replica's) does: readers refuse a log where they do.
+    return new LeafBatch(tx, size, Math.max(Math.floor(now), last ? logTimeOf(last) : 0));
   }
 
-  add(leaf: Leaf): number {
-    this.leaves.push(leaf);
+  add(leaf: LeafContent): number {
+    this.leaves.push({ ...leaf, logTime: this.logTime } as Leaf);
     return this.base + this.leaves.length - 1;
   }
 
@@ -73,7 +100,7 @@ class LeafBatch {
 /** Runs `fn` in one store transaction with a LeafBatch flushed before commit. */
 function withLog<T>(c: Coordinator, fn: (tx: StoreTx, log: LeafBatch) => Promise<T>): Promise<T> {
   return c.store.transaction(async (tx) => {
-    const log = await LeafBatch.open(tx);
+    const log = await LeafBatch.open(tx, c.now());
     const r = await fn(tx, log);
     await log.flush();
     return r;
@@ -119,10 +146,12 @@ export async function ingestCertificate(c: Coordinator, env: Envelope): Promise<
   const id = envelopeId(env);
   return withLog(c, async (tx, log) => {
     const existing = (await c.store.certificatesOf(statement.subject.keyId)).find((r) => r.id === id);
-    if (existing) return { id, logIndex: existing.logIndex, duplicate: true };
+    if (existing) return { id, logIndex: existing.logIndex, logTime: existing.logTime, duplicate: true };
+    // A certificate from an operator revoked before it is logged certifies nothing.
+    if (statement.role === 'builder' && !c.unsafeSkipStandingChecks) await new Standing(c.store, log.logTime).notRevoked(statement.issuer, 'issuing operator key');
     const logIndex = log.add({ type: 'certificate', envelope: env });
-    await tx.insertCertificate({ id, subject: statement.subject.keyId, issuer: statement.issuer, role: statement.role, name: statement.name, notBefore: Date.parse(statement.notBefore), notAfter: Date.parse(statement.notAfter), logIndex, envelope: JSON.stringify(env) });
-    return { id, logIndex };
+    await tx.insertCertificate({ id, subject: statement.subject.keyId, issuer: statement.issuer, role: statement.role, name: statement.name, notBefore: Date.parse(statement.notBefore), notAfter: Date.parse(statement.notAfter), logIndex, logTime: log.logTime, envelope: JSON.stringify(env) });
+    return { id, logIndex, logTime: log.logTime };
   });
 }
 
@@ -139,10 +168,10 @@ export async function ingestRevocation(c: Coordinator, env: Envelope): Promise<L
   const id = envelopeId(env);
   return withLog(c, async (tx, log) => {
     const dup = (await c.store.revocationsOf(statement.subject)).find((r) => r.id === id);
-    if (dup) return { id, logIndex: dup.logIndex, duplicate: true };
+    if (dup) return { id, logIndex: dup.logIndex, logTime: dup.logTime, duplicate: true };
     const logIndex = log.add({ type: 'revocation', envelope: env });
-    await tx.insertRevocation({ id, subject: statement.subject, issuer: statement.issuer, time: Date.parse(statement.time), logIndex, envelope: JSON.stringify(env) });
-    return { id, logIndex };
+    await tx.insertRevocation({ id, subject: statement.subject, issuer: statement.issuer, time: Date.parse(statement.time), logIndex, logTime: log.logTime, envelope: JSON.stringify(env) });
+    return { id, logIndex, logTime: log.logTime };
   });
 }
 
@@ -161,7 +190,10 @@ async function checkAttestation(c: Coordinator, opened: Opened<Attestation>, cer
   if (known === undefined) certified.set(keyId, (known = (await c.store.certificatesOf(keyId)).some((r) => r.role === 'builder')));
   if (!known) throw fail('UNKNOWN_KEY', `builder key ${keyId.slice(0, 16)}… has no certificate here; submit its certificate first`);
   const time = Date.parse(statement.time);
-  if (Math.abs(c.now() - time) > c.attestationWindowMs) throw fail('STALE_ATTESTATION', `attestation time ${statement.time} is too far from now; sign a fresh one`);
+  const now = c.now();
+  // The receipt time will be ≥ now, so a time within the skew of now is within the skew of the log time.
+  if (time > now + MAX_SIGNER_SKEW_MS) throw fail('STALE_ATTESTATION', `attestation time ${statement.time} is in the future (more than ${MAX_SIGNER_SKEW_MS / 1000} s ahead of receipt); check the signer's clock`);
+  if (now - time > c.attestationWindowMs) throw fail('STALE_ATTESTATION', `attestation time ${statement.time} is too far from now; sign a fresh one`);
   return { env: envelope, statement, id: envelopeId(envelope), time };
 }
 
@@ -185,7 +217,7 @@ class AttestationBatch {
     return new AttestationBatch(tx, await tx.attestationContext({ buildKeys: s.map((x) => x.buildKey), archives: s.map((x) => x.archive.sha256), configKeys: s.map((x) => x.configKey) }));
   }
 
-  siblings(buildKey: string): Pick<AttestationRecord, 'id' | 'outputDigest' | 'logIndex'>[] {
+  siblings(buildKey: string): Pick<AttestationRecord, 'id' | 'outputDigest' | 'logIndex' | 'logTime'>[] {
     return this.ctx.siblings.get(buildKey)!;
   }
 
@@ -195,7 +227,7 @@ class AttestationBatch {
 
   addAttestation(r: AttestationRecord): void {
     this.attestations.push(r);
-    this.siblings(r.buildKey).push({ id: r.id, outputDigest: r.outputDigest, logIndex: r.logIndex });
+    this.siblings(r.buildKey).push({ id: r.id, outputDigest: r.outputDigest, logIndex: r.logIndex, logTime: r.logTime });
   }
 
   addArchive(r: ArchiveRecord): void {
@@ -227,11 +259,12 @@ class AttestationBatch {
 }
 
 /** Records one checked attestation; checks that can refuse it come before any change. */
-async function applyAttestation(c: Coordinator, batch: AttestationBatch, log: LeafBatch, a: CheckedAttestation): Promise<AttestationAccepted> {
+async function applyAttestation(c: Coordinator, batch: AttestationBatch, log: LeafBatch, standing: Standing, a: CheckedAttestation): Promise<AttestationAccepted> {
   const { statement, id } = a;
   const siblings = [...batch.siblings(statement.buildKey)];
   const dup = siblings.find((x) => x.id === id);
-  if (dup) return { id, logIndex: dup.logIndex, duplicate: true, binrev: batch.binrevOf(statement.configKey, statement.buildKey) ?? 0 };
+  if (dup) return { id, logIndex: dup.logIndex, logTime: dup.logTime, duplicate: true, binrev: batch.binrevOf(statement.configKey, statement.buildKey) ?? 0 };
+  if (!c.unsafeSkipStandingChecks) await standing.builder(statement.builder.keyId);
   const archive = batch.ctx.archives.get(statement.archive.sha256);
   if (archive && (archive.outputDigest !== statement.outputDigest || archive.size !== statement.archive.size || archive.pieceRoot !== statement.archive.pieceRoot)) {
     throw fail('ARCHIVE_CONFLICT', `archive ${statement.archive.sha256.slice(0, 16)}… is already attested with other digests`);
@@ -239,12 +272,12 @@ async function applyAttestation(c: Coordinator, batch: AttestationBatch, log: Le
   const logIndex = log.add({ type: 'attestation', envelope: a.env });
   batch.addAttestation({
     id, signer: statement.builder.keyId, kind: statement.kind, cpv: statement.cpv, chost: statement.buildConfig.chost, buildKey: statement.buildKey, configKey: statement.configKey,
-    outputDigest: statement.outputDigest, archiveSha256: statement.archive.sha256, archiveSize: statement.archive.size, pieceRoot: statement.archive.pieceRoot, time: a.time, logIndex, envelope: JSON.stringify(a.env),
+    outputDigest: statement.outputDigest, archiveSha256: statement.archive.sha256, archiveSize: statement.archive.size, pieceRoot: statement.archive.pieceRoot, time: a.time, logIndex, logTime: log.logTime, envelope: JSON.stringify(a.env),
   });
   if (!archive) batch.addArchive({ sha256: statement.archive.sha256, size: statement.archive.size, pieceRoot: statement.archive.pieceRoot, outputDigest: statement.outputDigest });
   const now = Math.floor(c.now() / 1000);
   const { binrev, fresh } = batch.assignBinrev(statement.configKey, statement.buildKey, logIndex);
-  const result: AttestationAccepted = { id, logIndex, binrev };
+  const result: AttestationAccepted = { id, logIndex, logTime: log.logTime, binrev };
   if (fresh) log.add({ type: 'binrev', configKey: statement.configKey, buildKey: statement.buildKey, depAbi: statement.buildConfig.depAbi, binrev, time: now });
   // A dispute is recorded as soon as two outputs exist for one buildKey; whose
   // attestations count is each client's call, so all are kept and shown.
@@ -287,11 +320,14 @@ export async function ingestAttestations(c: Coordinator, envs: readonly Envelope
   if (checked.length > 0) {
     await withLog(c, async (tx, log) => {
       const batch = await AttestationBatch.open(tx, checked);
+      // Judged at the receipt time these leaves get, inside the transaction
+      // that logs them: a revocation logged before is seen, one after is not.
+      const standing = new Standing(c.store, log.logTime);
       for (const a of checked) {
         try {
-          results[a.at] = { ok: await applyAttestation(c, batch, log, a) };
+          results[a.at] = { ok: await applyAttestation(c, batch, log, standing, a) };
         } catch (e) {
-          results[a.at] = refused(e, (code) => code === 'ARCHIVE_CONFLICT');
+          results[a.at] = refused(e, (code) => code === 'ARCHIVE_CONFLICT' || code === 'KEY_REVOKED' || code === 'CERT_NOT_VALID');
         }
       }
       await batch.flush();

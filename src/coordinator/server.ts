@@ -46,8 +46,8 @@ export interface CoordinatorOptions {
 }
 
 /** Signed objects in log order; `next` is the cursor for the following page (null at the end). */
-function page(rows: { envelope: string; logIndex: number }[], limit = 1000): { items: { envelope: unknown; logIndex: number }[]; next: number | null } {
-  return { items: rows.map((r) => ({ envelope: JSON.parse(r.envelope) as unknown, logIndex: r.logIndex })), next: rows.length === limit ? rows[rows.length - 1]!.logIndex : null };
+function page(rows: { envelope: string; logIndex: number; logTime: number }[], limit = 1000): { items: { envelope: unknown; logIndex: number; logTime: number }[]; next: number | null } {
+  return { items: rows.map((r) => ({ envelope: JSON.parse(r.envelope) as unknown, logIndex: r.logIndex, logTime: r.logTime })), next: rows.length === limit ? rows[rows.length - 1]!.logIndex : null };
 }
 
 export function openApiDocument(): object {
@@ -154,7 +154,7 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     const disputed = new Set((await s.listDisputes()).map((d) => d.buildKey));
     for (const r of rows) {
       const g = groups.get(r.buildKey) ?? { cpv: r.cpv, chost: r.chost, buildKey: r.buildKey, configKey: r.configKey, binrev: (await s.binrevOf(r.buildKey)) ?? null, disputed: disputed.has(r.buildKey), attestations: [] };
-      g.attestations.push({ envelope: JSON.parse(r.envelope) as Envelope, logIndex: r.logIndex });
+      g.attestations.push({ envelope: JSON.parse(r.envelope) as Envelope, logIndex: r.logIndex, logTime: r.logTime });
       groups.set(r.buildKey, g);
     }
     const limit = req.query.limit ?? 1000;

@@ -116,7 +116,8 @@ export class Gateway {
     for (const e of entries) {
       if (e.logIndex >= cp.size) continue; // newer than our checkpoint: next refresh
       // The server sends the content again each time, so each time it is proven again.
-      const leaf = leafHash(encodeLeaf({ type, envelope: e.envelope }));
+      // The logTime is inside the leaf: a coordinator that lies about it fails the proof.
+      const leaf = leafHash(encodeLeaf({ type, envelope: e.envelope, logTime: e.logTime }));
       try {
         verifyInclusion(e.logIndex, cp.size, leaf, await this.client.inclusionProof(e.logIndex, cp.size), cp.root);
         out.push(e.envelope);

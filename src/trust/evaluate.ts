@@ -59,8 +59,8 @@ export interface TrustInput {
   now: Date;
 }
 
-/** How far in the future an attestation's own time may be (clock skew). */
-const FUTURE_SKEW_MS = 5 * 60 * 1000;
+/** How far a signer's own time may be ahead of its log time (clock skew). */
+export const MAX_SIGNER_SKEW_MS = 5 * 60 * 1000;
 
 interface ValidCert {
   cert: Certificate;
@@ -146,7 +146,7 @@ function judge(env: unknown, ctx: ReturnType<typeof chains>, now: number): { ver
   const base = { builder: statement.builder.keyId, outputDigest: statement.outputDigest, kind: statement.kind, time: statement.time };
   const t = Date.parse(statement.time);
   const no = (reason: string, operator?: string) => ({ verdict: { ...base, operator, counted: false, reason }, statement });
-  if (t > now + FUTURE_SKEW_MS) return no(`attestation time ${statement.time} is in the future`);
+  if (t > now + MAX_SIGNER_SKEW_MS) return no(`attestation time ${statement.time} is in the future`);
   const bcerts = ctx.builders.get(statement.builder.keyId) ?? [];
   if (bcerts.length === 0) return no(`builder key ${short(statement.builder.keyId)} is not certified by an operator chained to your roots`);
   const bcert = bcerts.find((b) => within(b, t));

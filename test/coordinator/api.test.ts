@@ -8,7 +8,7 @@ import { MAX_BATCH } from '../../src/api/v1.js';
 import { buildCoordinatorApp } from '../../src/coordinator/server.js';
 import { openStore } from '../../src/coordinator/store/sql-store.js';
 import { openCheckpoint } from '../../src/log/checkpoint.js';
-import { encodeLeaf } from '../../src/log/leaf.js';
+import { decodeLeafRange, encodeLeaf } from '../../src/log/leaf.js';
 import { leafHash, verifyInclusion } from '../../src/log/merkle.js';
 import { generateKey, publicKeyFromRaw } from '../../src/trust/keys.js';
 import { signRequest } from '../../src/trust/request-signing.js';
@@ -67,7 +67,7 @@ test('certificates, attestations, dispute and binrev are logged; proofs verify a
   // 4 certificates + attestation + binrev + attestation + dispute.
   assert.equal(note.checkpoint.size, 8);
   const entry = pkgs[0]!.attestations[1]!;
-  verifyInclusion(entry.logIndex, note.checkpoint.size, leafHash(encodeLeaf({ type: 'attestation', envelope: entry.envelope })), await peer.inclusionProof(entry.logIndex, note.checkpoint.size), note.checkpoint.root);
+  verifyInclusion(entry.logIndex, note.checkpoint.size, leafHash(encodeLeaf({ type: 'attestation', envelope: entry.envelope, logTime: entry.logTime })), await peer.inclusionProof(entry.logIndex, note.checkpoint.size), note.checkpoint.root);
 
   const doc = (await (await fetch(`${url}/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
   assert.ok(doc.paths['/v1/attestations'] && doc.paths['/v1/archives/{sha256}/holders']);
@@ -177,7 +177,7 @@ test('a batch: each attestation judged on its own, one transaction and one log a
   const note = openCheckpoint(await client.checkpoint(), { name: info.logKeyName, key: publicKeyFromRaw(Buffer.from(info.logKey, 'base64')) });
   for (const [i, r] of results.entries()) {
     if (!('ok' in r)) continue;
-    verifyInclusion(r.ok.logIndex, note.checkpoint.size, leafHash(encodeLeaf({ type: 'attestation', envelope: batch[i]! })), await client.inclusionProof(r.ok.logIndex, note.checkpoint.size), note.checkpoint.root);
+    verifyInclusion(r.ok.logIndex, note.checkpoint.size, leafHash(encodeLeaf({ type: 'attestation', envelope: batch[i]!, logTime: r.ok.logTime })), await client.inclusionProof(r.ok.logIndex, note.checkpoint.size), note.checkpoint.root);
   }
   // An ABI rebuild of one config in the same batch gets the next binary revision.
   const [abi1, abi2] = [1, 2].map((v) => w.attest(a, { time: new Date(), cfg: config('app-misc/abi-1.0', { depAbi: [`dev-libs/x:0/${v}`] }) }));
@@ -189,4 +189,33 @@ test('a batch: each attestation judged on its own, one transaction and one log a
   const res = await fetch(`${url}/v1/attestations/batch`, { method: 'POST', body: over, headers: { 'content-type': 'application/json', ...signRequest(a, 'POST', '/v1/attestations/batch', over) } });
   assert.deepEqual([res.status, ((await res.json()) as { error: { code: string } }).error.code], [400, 'BAD_REQUEST']);
   assert.equal(await store.log.size(), size + 22);
+});
+
+test('every leaf carries the receipt time, which never goes backwards even when the clock does', async (t) => {
+  const w = liveWorld();
+  const dir = await tempDir(t);
+  const store = await openStore(join(dir, 'c.db'));
+  let clock = Date.now();
+  const { app } = await buildCoordinatorApp({ store, key: generateKey(), roots: [w.root.publicKey], now: () => clock });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  t.after(async () => {
+    await app.close();
+    await store.close();
+  });
+  const alice = fresh(w, 'alice');
+  const client = new CoordinatorClient(url, alice.builders[0]!.key);
+  const cert = await client.submitCertificate(w.certificates[0]!);
+  assert.equal(cert.logTime, clock);
+  const start = clock;
+  clock -= 60_000; // the coordinator's clock steps back a minute
+  const builderCert = await client.submitCertificate(w.certificates[1]!);
+  assert.equal(builderCert.logTime, start, 'max(now, previous logTime)');
+  clock = start + 1000;
+  const att = await client.submitAttestation(w.attest(alice.builders[0]!.key, { time: new Date(clock) }));
+  assert.equal(att.logTime, start + 1000);
+  const leaves = decodeLeafRange(0, await store.getLeaves(0, await store.log.size()));
+  assert.deepEqual(leaves.map((l) => [l.type, l.logTime]), [['certificate', start], ['certificate', start], ['attestation', start + 1000], ['binrev', start + 1000]]);
+  // The API serves each statement with the logTime of its leaf.
+  assert.deepEqual((await client.certificates()).map((e) => e.logTime), [start, start]);
+  assert.equal((await client.packages({}))[0]!.attestations[0]!.logTime, start + 1000);
 });

@@ -13,7 +13,7 @@ import { hasPostgres, startPostgres } from '../helpers/postgres.js';
 function att(i: number, over: Partial<AttestationRecord> = {}): AttestationRecord {
   return {
     id: `id${i}`, signer: `s${i % 3}`, kind: 'build', cpv: i % 2 ? 'app-misc/hello-1.0' : 'dev-libs/libgreet-1.0', chost: 'x86_64-pc-linux-gnu',
-    buildKey: `bk${i % 4}`, configKey: `ck${i % 2}`, outputDigest: 'o'.repeat(64), archiveSha256: `a${i}`, archiveSize: 100 + i, pieceRoot: 'p', time: 1000 + i, logIndex: i, envelope: '{}', ...over,
+    buildKey: `bk${i % 4}`, configKey: `ck${i % 2}`, outputDigest: 'o'.repeat(64), archiveSha256: `a${i}`, archiveSize: 100 + i, pieceRoot: 'p', time: 1000 + i, logIndex: i, logTime: 5000 + i, envelope: '{}', ...over,
   };
 }
 
@@ -106,11 +106,11 @@ function suite(name: string, open: (t: { after: (fn: () => unknown) => void }) =
       });
       assert.equal((await store.getArchive('a'))?.outputDigest, 'o1');
       await store.transaction(async (tx) => {
-        assert.equal(await tx.insertRevocation({ id: 'r1', subject: 'k1', issuer: 'op', time: 5, logIndex: 10, envelope: '{}' }), true);
-        assert.equal(await tx.insertRevocation({ id: 'r2', subject: 'k2', issuer: 'op', time: 6, logIndex: 11, envelope: '{}' }), true);
-        assert.equal(await tx.insertRevocation({ id: 'r1', subject: 'k1', issuer: 'op', time: 5, logIndex: 12, envelope: '{}' }), false);
+        assert.equal(await tx.insertRevocation({ id: 'r1', subject: 'k1', issuer: 'op', time: 5, logIndex: 10, logTime: 50, envelope: '{}' }), true);
+        assert.equal(await tx.insertRevocation({ id: 'r2', subject: 'k2', issuer: 'op', time: 6, logIndex: 11, logTime: 51, envelope: '{}' }), true);
+        assert.equal(await tx.insertRevocation({ id: 'r1', subject: 'k1', issuer: 'op', time: 5, logIndex: 12, logTime: 52, envelope: '{}' }), false);
       });
-      assert.deepEqual((await store.revocationsOf('k1')).map((r) => [r.id, r.logIndex]), [['r1', 10]]);
+      assert.deepEqual((await store.revocationsOf('k1')).map((r) => [r.id, r.logIndex, r.logTime]), [['r1', 10, 50]]);
       assert.equal(await store.binrevOf('bk2'), 2);
       assert.deepEqual((await store.listDisputes())[0]?.outputDigests, ['x', 'y', 'z']);
       await store.recordDemand('p1', 'ck', 100);

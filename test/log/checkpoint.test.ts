@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { cosign, openCheckpoint, parseSignedCheckpoint, signCheckpoint, validCosigners, verifierKey, verifyCosignatures } from '../../src/log/checkpoint.js';
 import { MemoryHashStore } from '../../src/log/hash-store.js';
-import { decodeLeaf, encodeLeaf } from '../../src/log/leaf.js';
+import { checkLogTimes, decodeLeaf, decodeLeafRange, encodeLeaf } from '../../src/log/leaf.js';
 import { MerkleLog } from '../../src/log/log.js';
 import { PIECE_SIZE, pieceHashesOf, pieceRootOfFile } from '../../src/transfer/pieces.js';
 import { acceptCheckpoint, detectFork, LogForkError } from '../../src/log/verifier.js';
@@ -113,14 +113,35 @@ test('verifier: consistent growth accepted; rollback and forks rejected with evi
   assert.throws(() => acceptCheckpoint({ trusted: b, presented: c, proof, log: LOG }), { code: 'LOG_FORK' });
 });
 
-test('leaves: canonical encoding, strict decoding', () => {
+test('leaves: canonical encoding with the receipt time, strict decoding', () => {
   const env = { payloadType: 'application/x', payload: 'e30=', signatures: [{ keyid: 'k', sig: 's' }] };
-  const bytes = encodeLeaf({ type: 'attestation', envelope: env });
-  assert.deepEqual(decodeLeaf(bytes), { type: 'attestation', envelope: env });
-  assert.equal(bytes.toString(), '{"envelope":{"payload":"e30=","payloadType":"application/x","signatures":[{"keyid":"k","sig":"s"}]},"type":"attestation"}');
+  const bytes = encodeLeaf({ type: 'attestation', envelope: env, logTime: 1767225600123 });
+  assert.deepEqual(decodeLeaf(bytes), { type: 'attestation', envelope: env, logTime: 1767225600123 });
+  assert.equal(bytes.toString(), '{"envelope":{"payload":"e30=","payloadType":"application/x","signatures":[{"keyid":"k","sig":"s"}]},"logTime":1767225600123,"type":"attestation"}');
+  const binrev = { type: 'binrev' as const, configKey: 'c'.repeat(64), buildKey: 'b'.repeat(64), depAbi: [], binrev: 1, time: 5, logTime: 7 };
+  assert.deepEqual(decodeLeaf(encodeLeaf(binrev)), binrev);
   assert.throws(() => decodeLeaf(Buffer.from('{"type":"nope"}')), { code: 'BAD_LEAF' });
-  assert.throws(() => decodeLeaf(Buffer.from('{"type":"attestation","envelope":' + JSON.stringify(env) + ',"extra":1}')), { code: 'BAD_LEAF' });
+  // A leaf without its receipt time (the format before logTime) is not a leaf any more.
+  assert.throws(() => decodeLeaf(Buffer.from('{"envelope":' + JSON.stringify(env) + ',"type":"attestation"}')), { code: 'BAD_LEAF' });
+  assert.throws(() => decodeLeaf(Buffer.from('{"envelope":' + JSON.stringify(env) + ',"logTime":-1,"type":"attestation"}')), { code: 'BAD_LEAF' });
+  assert.throws(() => decodeLeaf(Buffer.from('{"envelope":' + JSON.stringify(env) + ',"logTime":1.5,"type":"attestation"}')), { code: 'BAD_LEAF' });
+  assert.throws(() => decodeLeaf(Buffer.from('{"type":"attestation","logTime":1,"envelope":' + JSON.stringify(env) + ',"extra":1}')), { code: 'BAD_LEAF' });
   assert.throws(() => decodeLeaf(Buffer.from('not json')), { code: 'BAD_LEAF' });
+});
+
+test('leaves: receipt times that go backwards along the log are refused', () => {
+  const env = { payloadType: 'application/x', payload: 'e30=', signatures: [{ keyid: 'k', sig: 's' }] };
+  const leaf = (logTime: number) => encodeLeaf({ type: 'revocation', envelope: env, logTime });
+  // Equal times are fine (one batch shares one receipt time).
+  assert.deepEqual(decodeLeafRange(10, [leaf(100), leaf(100), leaf(250)]).map((l) => l.logTime), [100, 100, 250]);
+  assert.throws(() => decodeLeafRange(10, [leaf(100), leaf(99)]), (e: Error & { code?: string }) => e.code === 'LOG_TIME_BACKWARDS' && /leaf 11/.test(e.message));
+  // Against the last leaf the reader accepted before this range.
+  assert.throws(() => decodeLeafRange(10, [leaf(100)], { logIndex: 9, logTime: 101 }), { code: 'LOG_TIME_BACKWARDS' });
+  assert.throws(() => decodeLeafRange(10, [leaf(100), Buffer.from('{}')]), (e: Error & { code?: string }) => e.code === 'BAD_LEAF' && /leaf 11/.test(e.message));
+  // Any subsequence in log order (what a client fetched with proofs) is checked the same way.
+  checkLogTimes([{ logIndex: 2, logTime: 5 }, { logIndex: 7, logTime: 5 }, { logIndex: 9, logTime: 6 }]);
+  assert.throws(() => checkLogTimes([{ logIndex: 2, logTime: 5 }, { logIndex: 7, logTime: 4 }]), { code: 'LOG_TIME_BACKWARDS' });
+  assert.throws(() => checkLogTimes([{ logIndex: 7, logTime: 5 }, { logIndex: 2, logTime: 6 }]), { code: 'BAD_LEAF' });
 });
 
 test('pieces: 1 MiB sha256 pieces and their RFC 6962 root', async (t) => {

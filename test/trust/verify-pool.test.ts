@@ -67,9 +67,9 @@ test('envelope and leaf fast paths are RFC 8785 canonical JSON for any strings',
   const str = fc.string({ unit: 'binary', maxLength: 40 });
   const envelope = fc.record({ payloadType: str, payload: str, signatures: fc.array(fc.record({ sig: str, keyid: str }), { minLength: 1, maxLength: 3 }) });
   fc.assert(
-    fc.property(envelope, fc.constantFrom('attestation', 'certificate', 'revocation') as fc.Arbitrary<'attestation'>, (env, type) => {
+    fc.property(envelope, fc.constantFrom('attestation', 'certificate', 'revocation') as fc.Arbitrary<'attestation'>, fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (env, type, logTime) => {
       assert.equal(canonicalEnvelope(env), canonicalJson(env));
-      assert.equal(encodeLeaf({ type, envelope: env }).toString(), canonicalJson({ type, envelope: env }));
+      assert.equal(encodeLeaf({ type, envelope: env, logTime }).toString(), canonicalJson({ type, envelope: env, logTime }));
     }),
     { numRuns: 300 },
   );

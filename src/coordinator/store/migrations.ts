@@ -42,6 +42,15 @@ CREATE TABLE binrevs (config_key TEXT NOT NULL, build_key TEXT NOT NULL, binrev 
 CREATE TABLE demand (peer TEXT NOT NULL, config_key TEXT NOT NULL, time {bigint} NOT NULL, PRIMARY KEY (peer, config_key));
 `,
   },
+  {
+    // The coordinator's receipt time of each statement (the logTime in its leaf), served with it.
+    version: 2,
+    sql: `
+ALTER TABLE attestations ADD COLUMN log_time {bigint} NOT NULL DEFAULT 0;
+ALTER TABLE certificates ADD COLUMN log_time {bigint} NOT NULL DEFAULT 0;
+ALTER TABLE revocations ADD COLUMN log_time {bigint} NOT NULL DEFAULT 0;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -11,16 +11,16 @@ function attestation(r: Row): AttestationRecord {
   return {
     id: String(r.id), signer: String(r.signer), kind: String(r.kind), cpv: String(r.cpv), chost: String(r.chost), buildKey: String(r.build_key),
     configKey: String(r.config_key), outputDigest: String(r.output_digest), archiveSha256: String(r.archive_sha256), archiveSize: n(r.archive_size),
-    pieceRoot: String(r.piece_root), time: n(r.time), logIndex: n(r.log_index), envelope: String(r.envelope),
+    pieceRoot: String(r.piece_root), time: n(r.time), logIndex: n(r.log_index), logTime: n(r.log_time), envelope: String(r.envelope),
   };
 }
 
 function certificate(r: Row): CertificateRecord {
-  return { id: String(r.id), subject: String(r.subject), issuer: String(r.issuer), role: String(r.role), name: String(r.name), notBefore: n(r.not_before), notAfter: n(r.not_after), logIndex: n(r.log_index), envelope: String(r.envelope) };
+  return { id: String(r.id), subject: String(r.subject), issuer: String(r.issuer), role: String(r.role), name: String(r.name), notBefore: n(r.not_before), notAfter: n(r.not_after), logIndex: n(r.log_index), logTime: n(r.log_time), envelope: String(r.envelope) };
 }
 
 function revocation(r: Row): RevocationRecord {
-  return { id: String(r.id), subject: String(r.subject), issuer: String(r.issuer), time: n(r.time), logIndex: n(r.log_index), envelope: String(r.envelope) };
+  return { id: String(r.id), subject: String(r.subject), issuer: String(r.issuer), time: n(r.time), logIndex: n(r.log_index), logTime: n(r.log_time), envelope: String(r.envelope) };
 }
 
 function dispute(r: Row): DisputeRecord {
@@ -75,14 +75,18 @@ function txOf(db: Db): StoreTx {
   return {
     log: new SqlHashStore(db),
     putLeaves: (first, datas) => insertRows(db, 'log_leaves', ['idx', 'data'], datas.map((d, i) => [first + i, Buffer.from(d)])),
+    lastLeaf: async () => {
+      const r = (await db.all('SELECT data FROM log_leaves ORDER BY idx DESC LIMIT 1'))[0];
+      return r ? Buffer.from(r.data as Uint8Array) : undefined;
+    },
     insertCertificate: async (r) => {
       if ((await db.all('SELECT 1 FROM certificates WHERE id = ?', [r.id])).length > 0) return false;
-      await db.run('INSERT INTO certificates (id, subject, issuer, role, name, not_before, not_after, log_index, envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [r.id, r.subject, r.issuer, r.role, r.name, r.notBefore, r.notAfter, r.logIndex, r.envelope]);
+      await db.run('INSERT INTO certificates (id, subject, issuer, role, name, not_before, not_after, log_index, log_time, envelope) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [r.id, r.subject, r.issuer, r.role, r.name, r.notBefore, r.notAfter, r.logIndex, r.logTime, r.envelope]);
       return true;
     },
     insertRevocation: async (r) => {
       if ((await db.all('SELECT 1 FROM revocations WHERE id = ?', [r.id])).length > 0) return false;
-      await db.run('INSERT INTO revocations (id, subject, issuer, time, log_index, envelope) VALUES (?, ?, ?, ?, ?, ?)', [r.id, r.subject, r.issuer, r.time, r.logIndex, r.envelope]);
+      await db.run('INSERT INTO revocations (id, subject, issuer, time, log_index, log_time, envelope) VALUES (?, ?, ?, ?, ?, ?, ?)', [r.id, r.subject, r.issuer, r.time, r.logIndex, r.logTime, r.envelope]);
       return true;
     },
     upsertDispute: async (r) => {
@@ -103,8 +107,8 @@ function txOf(db: Db): StoreTx {
     attestationContext: async (q) => {
       const ctx: AttestationContext = { siblings: new Map(), archives: new Map(), binrevs: new Map(), disputes: new Map() };
       for (const k of q.buildKeys) ctx.siblings.set(k, []);
-      for (const r of await selectIn(db, 'SELECT id, output_digest, log_index, build_key FROM attestations WHERE build_key IN', q.buildKeys, 'ORDER BY log_index')) {
-        ctx.siblings.get(String(r.build_key))!.push({ id: String(r.id), outputDigest: String(r.output_digest), logIndex: n(r.log_index) });
+      for (const r of await selectIn(db, 'SELECT id, output_digest, log_index, log_time, build_key FROM attestations WHERE build_key IN', q.buildKeys, 'ORDER BY log_index')) {
+        ctx.siblings.get(String(r.build_key))!.push({ id: String(r.id), outputDigest: String(r.output_digest), logIndex: n(r.log_index), logTime: n(r.log_time) });
       }
       for (const r of await selectIn(db, 'SELECT * FROM archives WHERE sha256 IN', q.archives)) ctx.archives.set(String(r.sha256), archive(r));
       for (const k of q.configKeys) ctx.binrevs.set(k, new Map());
@@ -113,8 +117,8 @@ function txOf(db: Db): StoreTx {
       return ctx;
     },
     insertAttestations: (rows) =>
-      insertRows(db, 'attestations', ['id', 'signer', 'kind', 'cpv', 'chost', 'build_key', 'config_key', 'output_digest', 'archive_sha256', 'archive_size', 'piece_root', 'time', 'log_index', 'envelope'],
-        rows.map((r) => [r.id, r.signer, r.kind, r.cpv, r.chost, r.buildKey, r.configKey, r.outputDigest, r.archiveSha256, r.archiveSize, r.pieceRoot, r.time, r.logIndex, r.envelope])),
+      insertRows(db, 'attestations', ['id', 'signer', 'kind', 'cpv', 'chost', 'build_key', 'config_key', 'output_digest', 'archive_sha256', 'archive_size', 'piece_root', 'time', 'log_index', 'log_time', 'envelope'],
+        rows.map((r) => [r.id, r.signer, r.kind, r.cpv, r.chost, r.buildKey, r.configKey, r.outputDigest, r.archiveSha256, r.archiveSize, r.pieceRoot, r.time, r.logIndex, r.logTime, r.envelope])),
     insertArchives: (rows) => insertRows(db, 'archives', ['sha256', 'size', 'piece_root', 'output_digest'], rows.map((r) => [r.sha256, r.size, r.pieceRoot, r.outputDigest])),
     insertBinrevs: (rows) => insertRows(db, 'binrevs', ['config_key', 'build_key', 'binrev', 'log_index'], rows.map((r) => [r.configKey, r.buildKey, r.binrev, r.logIndex])),
   };

@@ -30,6 +30,8 @@ export interface AttestationRecord {
   pieceRoot: string;
   time: number;
   logIndex: number;
+  /** The coordinator's receipt time, as in the leaf (ms since the epoch). */
+  logTime: number;
   envelope: string;
 }
 
@@ -42,6 +44,7 @@ export interface CertificateRecord {
   notBefore: number;
   notAfter: number;
   logIndex: number;
+  logTime: number;
   envelope: string;
 }
 
@@ -51,6 +54,7 @@ export interface RevocationRecord {
   issuer: string;
   time: number;
   logIndex: number;
+  logTime: number;
   envelope: string;
 }
 
@@ -92,6 +96,8 @@ export interface StoreTx {
   log: HashStore;
   /** Leaf data for indices first, first+1, … */
   putLeaves(first: number, datas: readonly Uint8Array[]): Promise<void>;
+  /** Data of the log's last leaf (undefined when the log is empty). */
+  lastLeaf(): Promise<Buffer | undefined>;
   insertCertificate(r: CertificateRecord): Promise<boolean>;
   insertRevocation(r: RevocationRecord): Promise<boolean>;
   upsertDispute(r: DisputeRecord): Promise<'new' | 'updated' | 'same'>;
@@ -113,7 +119,7 @@ export interface BinrevRecord {
 
 export interface AttestationContext {
   /** Per buildKey asked for: its attestations in log order, without envelopes. */
-  siblings: Map<string, Pick<AttestationRecord, 'id' | 'outputDigest' | 'logIndex'>[]>;
+  siblings: Map<string, Pick<AttestationRecord, 'id' | 'outputDigest' | 'logIndex' | 'logTime'>[]>;
   archives: Map<string, ArchiveRecord>;
   /** Per configKey asked for: every buildKey's binrev. */
   binrevs: Map<string, Map<string, number>>;
