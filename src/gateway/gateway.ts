@@ -17,12 +17,12 @@ import { packagesEntryOf } from '../formats/packages-entry.js';
 import { formatPackagesIndex, type PackagesIndex } from '../formats/packages-index.js';
 import { splitCpv } from '../formats/atom.js';
 import { openCheckpoint, type NamedKey } from '../log/checkpoint.js';
-import { encodeLeaf } from '../log/leaf.js';
+import { checkLogTimes, encodeLeaf, type StatementLeafType } from '../log/leaf.js';
 import { leafHash, verifyInclusion } from '../log/merkle.js';
 import { acceptCheckpoint } from '../log/verifier.js';
 import { BlobStore } from '../transfer/blob-store.js';
 import { WholeArchiveFetcher, type BlobFetcher } from '../transfer/fetch-blob.js';
-import { evaluateTrust, type TrustResult } from '../trust/evaluate.js';
+import { evaluateTrust, type LoggedStatement, type TrustResult } from '../trust/evaluate.js';
 import type { PrivateKey } from '../trust/keys.js';
 import { publicKeyFromRaw } from '../trust/keys.js';
 import type { Policy } from '../trust/policy.js';
@@ -110,17 +110,17 @@ export class Gateway {
     return { text, size: accepted.checkpoint.size, root: accepted.checkpoint.root };
   }
 
-  /** Keeps only entries proven to be in the log. */
-  private async proveIncluded(entries: SignedEntry[], type: 'attestation' | 'certificate' | 'revocation', cp: { size: number; root: Uint8Array }): Promise<unknown[]> {
-    const out: unknown[] = [];
+  /** Keeps only entries proven to be in the log, with the receipt time their leaf proves. */
+  private async proveIncluded(entries: SignedEntry[], type: StatementLeafType, cp: { size: number; root: Uint8Array }): Promise<LoggedStatement[]> {
+    const out: LoggedStatement[] = [];
     for (const e of entries) {
       if (e.logIndex >= cp.size) continue; // newer than our checkpoint: next refresh
       // The server sends the content again each time, so each time it is proven again.
       // The logTime is inside the leaf: a coordinator that lies about it fails the proof.
-      const leaf = leafHash(encodeLeaf({ type, envelope: e.envelope, logTime: e.logTime }));
       try {
+        const leaf = leafHash(encodeLeaf({ type, envelope: e.envelope, logTime: e.logTime }));
         verifyInclusion(e.logIndex, cp.size, leaf, await this.client.inclusionProof(e.logIndex, cp.size), cp.root);
-        out.push(e.envelope);
+        out.push({ envelope: e.envelope, logTime: e.logTime, logIndex: e.logIndex });
       } catch (err) {
         this.say(`not in the log, ignored: ${type} at index ${e.logIndex}: ${(err as Error).message}`);
       }
@@ -134,6 +134,8 @@ export class Gateway {
     const certificates = await this.proveIncluded(certs, 'certificate', cp);
     const revocations = await this.proveIncluded(revs, 'revocation', cp);
     const attestations = await this.proveIncluded(groups.flatMap((g: PackageGroup) => g.attestations), 'attestation', cp);
+    // Receipt times never go back along the log; a log where they do is refused whole (LOG_TIME_BACKWARDS).
+    checkLogTimes([...certificates, ...revocations, ...attestations].map((s) => ({ logIndex: s.logIndex!, logTime: s.logTime! })).sort((a, b) => a.logIndex - b.logIndex));
     const results = evaluateTrust({ attestations, certificates, revocations, policy: this.opts.policy, now: this.opts.now?.() ?? new Date() });
     const packages = new Map<string, ServedPackage>();
     const entries: Map<string, string>[] = [];

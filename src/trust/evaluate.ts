@@ -1,14 +1,20 @@
 /**
- * Trust evaluation, a pure function of signed statements, the user's policy
+ * Trust evaluation, a pure function of logged statements, the user's policy
  * and the time. A binary's trust level is the number of distinct *operators*
  * whose root-certified, unrevoked builder keys attested that exact output —
  * an absolute count: an operator that did not answer votes for nothing.
- * Every attestation gets a reason, counted or not, so users can see why.
+ * Revocation and certificate validity are judged at each statement's log
+ * time (see log-time.ts), the signer's own time only within that. Every
+ * attestation gets a reason, counted or not, with both times and which one
+ * decided, so users can see why.
  */
 import type { Envelope } from './dsse.js';
 import type { PublicKey } from './keys.js';
+import { describePosition, iso, MAX_SIGNER_SKEW_MS, positionOf, revokedFor, type DecidingTime, type LoggedStatement, type LogPosition, type RevocationEntry } from './log-time.js';
 import { thresholdFor, type Policy, type Threshold } from './policy.js';
 import { openAttestation, openCertificate, openRevocation, peekCertificate, peekRevocation, publicKeyOfRef, type Attestation, type Certificate } from './statements.js';
+
+export { MAX_SIGNER_SKEW_MS, type LoggedStatement } from './log-time.js';
 
 export type TrustStatus = 'trusted' | 'untrusted' | 'disputed' | 'opted-out';
 
@@ -30,7 +36,15 @@ export interface AttestationVerdict {
   operator?: string;
   outputDigest?: string;
   kind?: string;
+  /** The signer's own time (what it claims). */
   time?: string;
+  /** The log's receipt time: what revocation and certificate validity are judged at. */
+  logTime: string;
+  logIndex?: number;
+  /** 'log' when logTime is the leaf's; 'now' for an envelope not from a log, taken as logged at the evaluation time. */
+  logTimeFrom: 'log' | 'now';
+  /** Which time decided the verdict. */
+  decidedBy: DecidingTime;
   counted: boolean;
   reason: string;
 }
@@ -52,21 +66,19 @@ export interface TrustResult {
 }
 
 export interface TrustInput {
-  attestations: unknown[];
-  certificates: unknown[];
-  revocations: unknown[];
+  attestations: LoggedStatement[];
+  certificates: LoggedStatement[];
+  revocations: LoggedStatement[];
   policy: Pick<Policy, 'roots' | 'threshold' | 'overrides' | 'onDispute'>;
   now: Date;
 }
-
-/** How far a signer's own time may be ahead of its log time (clock skew). */
-export const MAX_SIGNER_SKEW_MS = 5 * 60 * 1000;
 
 interface ValidCert {
   cert: Certificate;
   key: PublicKey;
   from: number;
   to: number;
+  at: LogPosition;
 }
 
 function within(c: ValidCert, t: number): boolean {
@@ -77,57 +89,65 @@ function short(id: string): string {
   return id.slice(0, 12);
 }
 
-/** Certificates with a valid chain to a root, and revocation times per key. */
-function chains(input: TrustInput): { operators: Map<string, ValidCert[]>; builders: Map<string, ValidCert[]>; revokedAt: Map<string, number> } {
+interface Chains {
+  operators: Map<string, ValidCert[]>;
+  builders: Map<string, ValidCert[]>;
+  revocations: Map<string, RevocationEntry[]>;
+}
+
+/** Certificates with a valid chain to a root, and the revocations that have authority over their key. */
+function chains(input: TrustInput, now: number): Chains {
   const roots = new Map(input.policy.roots.map((k) => [k.id, k]));
   const operators = new Map<string, ValidCert[]>();
   const builders = new Map<string, ValidCert[]>();
-  const add = (m: Map<string, ValidCert[]>, c: Certificate) => {
+  const add = (m: Map<string, ValidCert[]>, c: Certificate, at: LogPosition) => {
     const key = publicKeyOfRef(c.subject);
     const list = m.get(key.id) ?? [];
-    list.push({ cert: c, key, from: Date.parse(c.notBefore), to: Date.parse(c.notAfter) });
+    list.push({ cert: c, key, from: Date.parse(c.notBefore), to: Date.parse(c.notAfter), at });
     m.set(key.id, list);
   };
-  const pending: unknown[] = [];
-  for (const env of input.certificates) {
+  const pending: LoggedStatement[] = [];
+  for (const s of input.certificates) {
     try {
-      const claimed = peekCertificate(env);
+      const claimed = peekCertificate(s.envelope);
       if (claimed.role !== 'operator') {
-        pending.push(env);
+        pending.push(s);
         continue;
       }
-      const { statement } = openCertificate(env, (id) => roots.get(id));
-      add(operators, statement);
+      const { statement } = openCertificate(s.envelope, (id) => roots.get(id));
+      add(operators, statement, positionOf(s, now));
     } catch {
       // Not chained to one of this user's roots (or malformed): simply not a certificate for us.
     }
   }
-  for (const env of pending) {
+  for (const s of pending) {
     try {
-      const { statement } = openCertificate(env, (id) => operators.get(id)?.[0]?.key);
-      // The issuing operator's certificate must have been valid when it certified this key.
+      const { statement } = openCertificate(s.envelope, (id) => operators.get(id)?.[0]?.key);
+      // The issuing operator's certificate must have been valid when this one was logged.
+      const at = positionOf(s, now);
       const issuer = operators.get(statement.issuer) ?? [];
-      if (!issuer.some((o) => within(o, Date.parse(statement.notBefore)))) continue;
-      add(builders, statement);
+      if (!issuer.some((o) => within(o, at.logTime))) continue;
+      add(builders, statement, at);
     } catch {
       // As above.
     }
   }
-  const revokedAt = new Map<string, number>();
-  for (const env of input.revocations) {
+  const revocations = new Map<string, RevocationEntry[]>();
+  for (const s of input.revocations) {
     try {
-      const claimed = peekRevocation(env);
+      const claimed = peekRevocation(s.envelope);
       // A root may revoke anything; an operator only the builder keys it certified.
       const mayRevoke = roots.has(claimed.issuer) || (builders.get(claimed.subject) ?? []).some((b) => b.cert.issuer === claimed.issuer);
       if (!mayRevoke) continue;
-      const { statement } = openRevocation(env, (id) => roots.get(id) ?? operators.get(id)?.[0]?.key);
-      const t = Date.parse(statement.time);
-      revokedAt.set(statement.subject, Math.min(t, revokedAt.get(statement.subject) ?? Infinity));
+      const { statement } = openRevocation(s.envelope, (id) => roots.get(id) ?? operators.get(id)?.[0]?.key);
+      const list = revocations.get(statement.subject) ?? [];
+      list.push({ subject: statement.subject, time: Date.parse(statement.time), at: positionOf(s, now) });
+      revocations.set(statement.subject, list);
     } catch {
       // Ignored: unsigned or by someone without authority over the subject.
     }
   }
-  return { operators, builders, revokedAt };
+  return { operators, builders, revocations };
 }
 
 interface Counted {
@@ -136,42 +156,62 @@ interface Counted {
   builder: ValidCert;
 }
 
-function judge(env: unknown, ctx: ReturnType<typeof chains>, now: number): { verdict: AttestationVerdict; counted?: Counted; statement?: Attestation } {
+type Judged = { verdict: AttestationVerdict; counted?: Counted; statement?: Attestation };
+
+function judge(s: LoggedStatement, ctx: Chains, now: number): Judged {
+  const at = positionOf(s, now);
+  const where = { logTime: iso(at.logTime), logIndex: at.logIndex, logTimeFrom: at.fromLog ? ('log' as const) : ('now' as const) };
   let statement: Attestation;
   try {
-    statement = openAttestation(env).statement;
+    statement = openAttestation(s.envelope).statement;
   } catch (e) {
-    return { verdict: { builder: '?', counted: false, reason: `invalid attestation: ${(e as Error).message}` } };
+    return { verdict: { builder: '?', ...where, decidedBy: 'log-time', counted: false, reason: `invalid attestation: ${(e as Error).message}` } };
   }
-  const base = { builder: statement.builder.keyId, outputDigest: statement.outputDigest, kind: statement.kind, time: statement.time };
+  const base = { builder: statement.builder.keyId, outputDigest: statement.outputDigest, kind: statement.kind, time: statement.time, ...where };
   const t = Date.parse(statement.time);
-  const no = (reason: string, operator?: string) => ({ verdict: { ...base, operator, counted: false, reason }, statement });
-  if (t > now + MAX_SIGNER_SKEW_MS) return no(`attestation time ${statement.time} is in the future`);
+  const L = at.logTime;
+  const no = (decidedBy: DecidingTime, reason: string, operator?: string): Judged => ({ verdict: { ...base, operator, decidedBy, counted: false, reason }, statement });
+  if (L > now + MAX_SIGNER_SKEW_MS) return no('log-time', `logged at ${iso(L)}, after the evaluation time ${iso(now)}`);
+  if (t > L + MAX_SIGNER_SKEW_MS) return no('own-time', `its own time ${statement.time} is after its log time ${iso(L)} by more than ${MAX_SIGNER_SKEW_MS / 1000} s`);
   const bcerts = ctx.builders.get(statement.builder.keyId) ?? [];
-  if (bcerts.length === 0) return no(`builder key ${short(statement.builder.keyId)} is not certified by an operator chained to your roots`);
-  const bcert = bcerts.find((b) => within(b, t));
-  if (!bcert) return no(`builder certificate not valid at ${statement.time} (expired or not yet valid)`);
-  const op = (ctx.operators.get(bcert.cert.issuer) ?? []).find((o) => within(o, t));
-  if (!op) return no(`operator certificate of ${short(bcert.cert.issuer)} not valid at ${statement.time}`);
+  if (bcerts.length === 0) return no('log-time', `builder key ${short(statement.builder.keyId)} is not certified by an operator chained to your roots`);
+  const inWindow = bcerts.filter((b) => within(b, L));
+  if (inWindow.length === 0) return no('log-time', `builder certificate not valid at log time ${iso(L)} (expired or not yet valid; own time ${statement.time} does not matter)`);
+  // A builder certificate issued with an operator key revoked by then certifies nothing.
+  const live = inWindow.filter((b) => !revokedFor(ctx.revocations.get(b.cert.issuer) ?? [], b.from, b.at));
+  if (live.length === 0) {
+    const r = revokedFor(ctx.revocations.get(inWindow[0]!.cert.issuer) ?? [], inWindow[0]!.from, inWindow[0]!.at)!;
+    return no(r.decidedBy, `builder certificate void: its issuing operator ${short(inWindow[0]!.cert.issuer)} was revoked: ${r.why}`);
+  }
+  let bcert: ValidCert | undefined;
+  let op: ValidCert | undefined;
+  for (const b of live) {
+    op = (ctx.operators.get(b.cert.issuer) ?? []).find((o) => within(o, L));
+    if (op) {
+      bcert = b;
+      break;
+    }
+  }
+  if (!bcert || !op) return no('log-time', `operator certificate of ${short(live[0]!.cert.issuer)} not valid at log time ${iso(L)}`);
   const opName = op.cert.name;
-  const br = ctx.revokedAt.get(bcert.key.id);
-  if (br !== undefined && t >= br) return no(`builder key revoked at ${new Date(br).toISOString()}, attestation made after`, opName);
-  const or = ctx.revokedAt.get(op.key.id);
-  if (or !== undefined && t >= or) return no(`operator ${opName} revoked at ${new Date(or).toISOString()}, attestation made after`, opName);
+  const br = revokedFor(ctx.revocations.get(bcert.key.id) ?? [], t, at);
+  if (br) return no(br.decidedBy, `builder key revoked: ${br.why}`, opName);
+  const or = revokedFor(ctx.revocations.get(op.key.id) ?? [], t, at);
+  if (or) return no(or.decidedBy, `operator ${opName} revoked: ${or.why}`, opName);
   return {
-    verdict: { ...base, operator: opName, counted: true, reason: `counted for operator ${opName} (builder ${bcert.cert.name})` },
+    verdict: { ...base, operator: opName, decidedBy: 'log-time', counted: true, reason: `counted for operator ${opName} (builder ${bcert.cert.name}); certificates and revocations judged at ${describePosition(at)}` },
     counted: { statement, operator: op, builder: bcert },
     statement,
   };
 }
 
 export function evaluateTrust(input: TrustInput): TrustResult[] {
-  const ctx = chains(input);
   const now = input.now.getTime();
+  const ctx = chains(input, now);
   const groups = new Map<string, { first: Attestation; verdicts: AttestationVerdict[]; counted: Counted[] }>();
   const orphans: AttestationVerdict[] = [];
-  for (const env of input.attestations) {
-    const { verdict, counted, statement } = judge(env, ctx, now);
+  for (const s of input.attestations) {
+    const { verdict, counted, statement } = judge(s, ctx, now);
     if (!statement) {
       orphans.push(verdict);
       continue;

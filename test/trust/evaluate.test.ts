@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { evaluateTrust, type TrustResult } from '../../src/trust/evaluate.js';
+import { evaluateTrust, MAX_SIGNER_SKEW_MS, type TrustResult } from '../../src/trust/evaluate.js';
 import { generateKey } from '../../src/trust/keys.js';
 import type { Policy } from '../../src/trust/policy.js';
 import { at, config, OUT_A, OUT_B, World } from '../helpers/trust-world.js';
 
 function evaluate(w: World, policy: Partial<Policy> = {}, now = at(20)): TrustResult[] {
   return evaluateTrust({
-    attestations: w.attestations,
-    certificates: w.certificates,
-    revocations: w.revocations,
+    attestations: w.entries('attestation'),
+    certificates: w.entries('certificate'),
+    revocations: w.entries('revocation'),
     policy: { roots: [w.root.publicKey], threshold: 2, overrides: [], onDispute: 'reject', ...policy },
     now,
   });
@@ -135,13 +135,88 @@ test('disputes: detected, rejected by default, majority needs a lead of at least
   assert.equal(one(w, { onDispute: 'majority', threshold: 3 }).status, 'disputed');
 });
 
-test('attestations from the future or invalid ones are listed with a reason, never counted', () => {
+test('attestations whose own time is ahead of their log time, or logged after the evaluation time, never count', () => {
   const w = new World();
   const a = w.operator('alice');
   const b = w.operator('bob');
+  const c = w.operator('carol');
   w.attest(a.builders[0]!.key);
-  w.attest(b.builders[0]!.key, { time: at(30) });
+  w.attest(b.builders[0]!.key, { time: at(30), logAt: at(10) });
+  w.attest(c.builders[0]!.key, { time: new Date(at(10).getTime() + MAX_SIGNER_SKEW_MS), logAt: at(10) }); // within the skew bound: counts
+  w.attest(a.builders[0]!.key, { time: at(25), logAt: at(25), output: OUT_B });
   const r = one(w, {}, at(20));
-  assert.equal(r.level, 1);
-  assert.match(r.attestations.find((v) => !v.counted)!.reason, /future/);
+  assert.equal(r.level, 2);
+  const bv = r.attestations.find((v) => v.operator === undefined && v.builder === b.builders[0]!.key.publicKey.id)!;
+  assert.deepEqual([bv.counted, bv.decidedBy, Date.parse(bv.time!), bv.logTime], [false, 'own-time', at(30).getTime(), at(10).toISOString()]);
+  assert.match(bv.reason, /after its log time/);
+  const late = r.attestations.find((v) => v.outputDigest === OUT_B)!;
+  assert.deepEqual([late.counted, late.decidedBy], [false, 'log-time']);
+  assert.match(late.reason, /after the evaluation time/);
+});
+
+const HOUR = 3_600_000;
+const plus = (d: Date, ms: number) => new Date(d.getTime() + ms);
+
+test('issue 10: a revoked key cannot backdate its way back in — what is logged after the revocation counts for nothing', () => {
+  const w = new World();
+  const a = w.operator('alice');
+  const key = a.builders[0]!.key;
+  const now = at(10);
+  w.revoke(a.key, key.publicKey.id, now, now); // stolen: revoked now, logged now
+  // A second later the thief signs for app-misc/evil-1.0 and says it was an hour ago.
+  w.attest(key, { cfg: config('app-misc/evil-1.0'), time: plus(now, -HOUR), logAt: plus(now, 1000) });
+  const r = one(w, { threshold: 1 }, plus(now, 2000));
+  assert.equal(r.status, 'untrusted');
+  const v = r.attestations[0]!;
+  assert.deepEqual([v.counted, v.decidedBy, v.logTimeFrom, v.logTime], [false, 'log-time', 'log', plus(now, 1000).toISOString()]);
+  assert.match(v.reason, /builder key revoked: revocation logged at .* comes before this statement/);
+  // The same envelope as a bare file (no log) is judged as if logged now: also void.
+  const bare = evaluateTrust({ attestations: [{ envelope: w.attestations[0] }], certificates: w.entries('certificate'), revocations: w.entries('revocation'), policy: { roots: [w.root.publicKey], threshold: 1, overrides: [], onDispute: 'reject' }, now: plus(now, 2000) });
+  assert.deepEqual([bare[0]!.status, bare[0]!.attestations[0]!.logTimeFrom], ['untrusted', 'now']);
+});
+
+test('a revocation back-dated to the compromise voids earlier-logged attestations signed (or first logged) after it', () => {
+  const w = new World();
+  const a = w.operator('alice');
+  const key = a.builders[0]!.key;
+  const compromise = at(10);
+  w.attest(key, { cfg: config('app-misc/honest-1.0'), time: at(9), logAt: at(9) });
+  w.attest(key, { cfg: config('app-misc/after-1.0'), time: at(11), logAt: at(11) });
+  // The thief backdates its own time before the compromise, but the log saw it after.
+  w.attest(key, { cfg: config('app-misc/sneaky-1.0'), time: at(9), logAt: at(11) });
+  w.revoke(a.key, key.publicKey.id, compromise, at(12)); // logged after all three
+  const by = Object.fromEntries(evaluate(w, { threshold: 1 }, at(13)).map((r) => [r.cpv, r.attestations[0]!]));
+  assert.equal(by['app-misc/honest-1.0']!.counted, true);
+  assert.deepEqual([by['app-misc/after-1.0']!.counted, by['app-misc/after-1.0']!.decidedBy], [false, 'own-time']);
+  assert.match(by['app-misc/after-1.0']!.reason, /revoked as of .*; signed at .* after that/);
+  assert.deepEqual([by['app-misc/sneaky-1.0']!.counted, by['app-misc/sneaky-1.0']!.decidedBy], [false, 'log-time']);
+  assert.match(by['app-misc/sneaky-1.0']!.reason, /first logged at .* after that/);
+});
+
+test('certificate validity is judged at the log time, not at the time the signer claims', () => {
+  const w = new World();
+  const a = w.operator('alice');
+  const b = w.operator('bob');
+  const expiring = w.builder(a, { to: at(30) });
+  w.attest(expiring, { time: at(29), logAt: at(29) }); // logged while valid: still counts long after expiry
+  w.attest(b.builders[0]!.key, { time: at(29), logAt: at(29) });
+  assert.equal(one(w, {}, at(100)).level, 2);
+  const w2 = new World();
+  const a2 = w2.operator('alice');
+  const late = w2.builder(a2, { to: at(30) });
+  w2.attest(late, { time: at(29), logAt: at(31) }); // says day 29, the log saw it on day 31
+  const v = one(w2, { threshold: 1 }, at(32)).attestations[0]!;
+  assert.deepEqual([v.counted, v.decidedBy], [false, 'log-time']);
+  assert.match(v.reason, /builder certificate not valid at log time 2026-02-01/);
+});
+
+test('a builder certificate logged after its operator was revoked certifies nothing', () => {
+  const w = new World();
+  const a = w.operator('alice');
+  w.revoke(w.root, a.key.publicKey.id, at(20), at(5)); // alice revoked as of day 20, logged on day 5
+  const thief = w.builder(a, { from: at(1), logAt: at(6) }); // backdated certificate, logged after
+  w.attest(thief, { time: at(7), logAt: at(7) });
+  const v = one(w, { threshold: 1 }, at(8)).attestations[0]!;
+  assert.equal(v.counted, false);
+  assert.match(v.reason, /builder certificate void: its issuing operator .* was revoked/);
 });
