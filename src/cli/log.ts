@@ -2,7 +2,8 @@
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { BinswarmError } from '../errors.js';
-import { cosign, openCheckpoint, type NamedKey } from '../log/checkpoint.js';
+import { cosign, openCheckpoint } from '../log/checkpoint.js';
+import type { NamedKey } from '../trust/keys.js';
 import { leafHash, verifyInclusion } from '../log/merkle.js';
 import { acceptCheckpoint } from '../log/verifier.js';
 import { readJsonFile } from '../trust/files.js';

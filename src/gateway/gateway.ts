@@ -16,7 +16,7 @@ import { inspectPackage, type PackageInfo } from '../formats/inspect.js';
 import { packagesEntryOf } from '../formats/packages-entry.js';
 import { formatPackagesIndex, type PackagesIndex } from '../formats/packages-index.js';
 import { splitCpv } from '../formats/atom.js';
-import { openCheckpoint, type NamedKey } from '../log/checkpoint.js';
+import { openCheckpoint } from '../log/checkpoint.js';
 import { checkLogTimes, encodeLeaf, type StatementLeafType } from '../log/leaf.js';
 import { leafHash, verifyInclusion } from '../log/merkle.js';
 import { acceptCheckpoint } from '../log/verifier.js';
@@ -24,7 +24,7 @@ import { BlobStore } from '../transfer/blob-store.js';
 import { WholeArchiveFetcher, type BlobFetcher } from '../transfer/fetch-blob.js';
 import { evaluateTrust, type LoggedStatement, type TrustResult } from '../trust/evaluate.js';
 import type { PrivateKey } from '../trust/keys.js';
-import { publicKeyFromRaw } from '../trust/keys.js';
+import { publicKeyFromRaw, type NamedKey } from '../trust/keys.js';
 import type { Policy } from '../trust/policy.js';
 import { buildIdFor, loadState, saveState, type GatewayState } from './state.js';
 

@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BinswarmError } from '../errors.js';
-import { publicKeyFromRaw, signBytes, verifyBytes, type PrivateKey, type PublicKey } from '../trust/keys.js';
+import { publicKeyFromRaw, signBytes, verifyBytes, type NamedKey, type PrivateKey, type PublicKey } from '../trust/keys.js';
 import { EMPTY_ROOT } from './merkle.js';
 
 export type CheckpointErrorCode = 'BAD_CHECKPOINT' | 'CHECKPOINT_SIGNATURE' | 'NOT_ENOUGH_WITNESSES' | 'BAD_VERIFIER_KEY';
@@ -46,11 +46,8 @@ export interface SignedCheckpoint extends Note {
   checkpoint: Checkpoint;
 }
 
-/** A named verifier key: the coordinator's (note signature) or a witness's (cosignature). */
-export interface NamedKey {
-  name: string;
-  key: PublicKey;
-}
+// NamedKey lives beside the keys (trust/ never imports log/); re-exported for log/ users.
+export type { NamedKey };
 
 export const ED25519 = 0x01;
 export const COSIGNATURE_V1 = 0x04;

@@ -6,7 +6,8 @@
  * histories. The error carries both signed notes as evidence to publish.
  */
 import { BinswarmError } from '../errors.js';
-import { openCheckpoint, verifyCosignatures, type NamedKey, type SignedCheckpoint, type WitnessPolicy } from './checkpoint.js';
+import type { NamedKey } from '../trust/keys.js';
+import { openCheckpoint, verifyCosignatures, type SignedCheckpoint, type WitnessPolicy } from './checkpoint.js';
 import { verifyConsistency } from './merkle.js';
 
 export type { WitnessPolicy } from './checkpoint.js';

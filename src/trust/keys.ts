@@ -17,6 +17,12 @@ export interface PublicKey {
   object: KeyObject;
 }
 
+/** A public key under a name: the coordinator's checkpoint key (signed notes) or a witness's (cosignatures). */
+export interface NamedKey {
+  name: string;
+  key: PublicKey;
+}
+
 export interface PrivateKey {
   object: KeyObject;
   publicKey: PublicKey;

@@ -19,8 +19,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { BinswarmError } from '../errors.js';
-import type { NamedKey } from '../log/checkpoint.js';
-import { publicKeyFromText, type PublicKey } from './keys.js';
+import { publicKeyFromText, type NamedKey, type PublicKey } from './keys.js';
 
 export type PolicyErrorCode = 'BAD_POLICY';
 

@@ -48,3 +48,11 @@ test('bad policies are refused with the reason', () => {
   ];
   for (const [text, re] of cases) assert.throws(() => parsePolicy(text, '/nonexistent'), (e: { code?: string; message: string }) => e.code === 'BAD_POLICY' && re.test(e.message), text);
 });
+
+test('layering: src/trust/ stands alone — it never imports src/log/ (log/ builds on trust/)', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const dir = new URL('../../../src/trust/', import.meta.url);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+  assert.ok(files.includes('keys.ts'));
+  for (const f of files) assert.doesNotMatch(readFileSync(new URL(f, dir), 'utf8'), /from '\.\.\/log\//, `src/trust/${f} imports src/log/`);
+});
