@@ -19,6 +19,7 @@ const COMMANDS: Record<string, Entry> = {
   'verify-attestation': { summary: 'Check an attestation envelope', load: () => import('./verify-attestation.js') },
   certify: { summary: 'Certify an operator or builder key', load: () => import('./certify.js') },
   revoke: { summary: 'Revoke a key you certified', load: () => import('./revoke.js') },
+  submit: { summary: 'Send prepared certificates, revocations, attestations to a coordinator', load: () => import('./submit.js') },
   trust: { summary: 'Explain which packages a policy trusts, and why', load: () => import('./trust.js') },
   coordinator: { summary: 'Run the coordinator (registry, tracker, log)', load: () => import('./coordinator.js') },
   node: { summary: 'Run a node (blob store, contribute, gateway)', load: () => import('./node.js') },

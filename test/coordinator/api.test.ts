@@ -10,6 +10,7 @@ import { openStore } from '../../src/coordinator/store/sql-store.js';
 import { openCheckpoint } from '../../src/log/checkpoint.js';
 import { decodeLeafRange, encodeLeaf } from '../../src/log/leaf.js';
 import { leafHash, verifyInclusion } from '../../src/log/merkle.js';
+import { MAX_SIGNER_SKEW_MS } from '../../src/trust/evaluate.js';
 import { generateKey, publicKeyFromRaw } from '../../src/trust/keys.js';
 import { signRequest } from '../../src/trust/request-signing.js';
 import { signAttestation } from '../../src/trust/statements.js';
@@ -218,4 +219,28 @@ test('every leaf carries the receipt time, which never goes backwards even when 
   // The API serves each statement with the logTime of its leaf.
   assert.deepEqual((await client.certificates()).map((e) => e.logTime), [start, start]);
   assert.equal((await client.packages({}))[0]!.attestations[0]!.logTime, start + 1000);
+});
+
+test('ingest judges at receipt: revoked keys and operators, certificates from revoked operators, signer times ahead of receipt', async (t) => {
+  const { w, alice, bob, client } = await aliceAndBob(t);
+  const a = alice.builders[0]!.key;
+  const b = bob.builders[0]!.key;
+  const before = await client.submitAttestation(w.attest(a, { time: new Date(), cfg: config('app-misc/before-1.0') }));
+  // The root revokes bob, the operator: his builder's attestations are refused from now on, whatever time they claim.
+  await client.submitRevocation(w.revoke(w.root, bob.key.publicKey.id, new Date(Date.now() + DAY)));
+  await assert.rejects(client.submitAttestation(w.attest(b, { time: new Date(Date.now() - 3_600_000) })), (e: Error & { code?: string }) => e.code === 'KEY_REVOKED' && /operator key/.test(e.message));
+  // …and so is a new builder certificate he signs.
+  w.builder(bob, { from: new Date(Date.now() - DAY), to: new Date(Date.now() + DAY) });
+  await assert.rejects(client.submitCertificate(w.certificates[w.certificates.length - 1]!), { code: 'KEY_REVOKED' });
+  // alice revokes her builder; resubmitting what was logged before is still a duplicate, a new one is refused.
+  await client.submitRevocation(w.revoke(alice.key, a.publicKey.id, new Date()));
+  const again = await client.submitAttestation(w.attestations[0]!);
+  assert.deepEqual([again.duplicate, again.logIndex, again.logTime], [true, before.logIndex, before.logTime]);
+  const batch = await client.submitAttestations([w.attest(a, { time: new Date(), cfg: config('app-misc/after-1.0') })]);
+  assert.deepEqual(batch.map((r) => ('error' in r ? r.error.code : 'ok')), ['KEY_REVOKED']);
+  // A signer's own time may not run ahead of receipt by more than the skew bound.
+  const carol = fresh(w, 'carol');
+  for (const c of w.certificates.slice(-2)) await client.submitCertificate(c);
+  await assert.rejects(client.submitAttestation(w.attest(carol.builders[0]!.key, { time: new Date(Date.now() + 2 * MAX_SIGNER_SKEW_MS) })), (e: Error & { code?: string }) => e.code === 'STALE_ATTESTATION' && /future/.test(e.message));
+  assert.equal((await client.submitAttestation(w.attest(carol.builders[0]!.key, { time: new Date(Date.now() + MAX_SIGNER_SKEW_MS / 2) }))).binrev, 1);
 });
