@@ -16,7 +16,8 @@ import type { VerifyPool } from '../trust/verify-pool.js';
 import { MAX_SIGNER_SKEW_MS } from '../trust/evaluate.js';
 import { Standing } from './standing.js';
 import type { AttestationAccepted, BatchResult, Logged } from '../api/v1.js';
-import type { ArchiveRecord, AttestationContext, AttestationRecord, BinrevRecord, DisputeRecord, Store, StoreTx } from './store/types.js';
+import { AttestationBatch } from './attestation-batch.js';
+import type { Store, StoreTx } from './store/types.js';
 
 export type IngestErrorCode = 'NO_ROOTS' | 'UNKNOWN_ISSUER' | 'UNKNOWN_KEY' | 'NOT_ALLOWED' | 'STALE_ATTESTATION' | 'ARCHIVE_CONFLICT' | 'NOT_CERTIFIED';
 export type { StandingErrorCode } from './standing.js';
@@ -197,66 +198,6 @@ async function checkAttestation(c: Coordinator, opened: Opened<Attestation>, cer
   return { env: envelope, statement, id: envelopeId(envelope), time };
 }
 
-/**
- * The registry as one batch of attestations sees it: read up front in a few
- * queries, updated in memory as attestations are accepted (so later ones in
- * the batch see earlier ones), written with multi-row inserts at the end.
- */
-class AttestationBatch {
-  private readonly attestations: AttestationRecord[] = [];
-  private readonly archives: ArchiveRecord[] = [];
-  private readonly binrevs: BinrevRecord[] = [];
-
-  private constructor(
-    private readonly tx: StoreTx,
-    readonly ctx: AttestationContext,
-  ) {}
-
-  static async open(tx: StoreTx, checked: CheckedAttestation[]): Promise<AttestationBatch> {
-    const s = checked.map((a) => a.statement);
-    return new AttestationBatch(tx, await tx.attestationContext({ buildKeys: s.map((x) => x.buildKey), archives: s.map((x) => x.archive.sha256), configKeys: s.map((x) => x.configKey) }));
-  }
-
-  siblings(buildKey: string): Pick<AttestationRecord, 'id' | 'outputDigest' | 'logIndex' | 'logTime'>[] {
-    return this.ctx.siblings.get(buildKey)!;
-  }
-
-  binrevOf(configKey: string, buildKey: string): number | undefined {
-    return this.ctx.binrevs.get(configKey)!.get(buildKey);
-  }
-
-  addAttestation(r: AttestationRecord): void {
-    this.attestations.push(r);
-    this.siblings(r.buildKey).push({ id: r.id, outputDigest: r.outputDigest, logIndex: r.logIndex, logTime: r.logTime });
-  }
-
-  addArchive(r: ArchiveRecord): void {
-    this.archives.push(r);
-    this.ctx.archives.set(r.sha256, r);
-  }
-
-  /** The binrev of (configKey, buildKey): the one it has, or the next one of its configKey. */
-  assignBinrev(configKey: string, buildKey: string, logIndex: number): { binrev: number; fresh: boolean } {
-    const known = this.ctx.binrevs.get(configKey)!;
-    const have = known.get(buildKey);
-    if (have !== undefined) return { binrev: have, fresh: false };
-    const binrev = Math.max(0, ...known.values()) + 1;
-    known.set(buildKey, binrev);
-    this.binrevs.push({ configKey, buildKey, binrev, logIndex });
-    return { binrev, fresh: true };
-  }
-
-  async setDispute(d: DisputeRecord): Promise<void> {
-    this.ctx.disputes.set(d.buildKey, d);
-    await this.tx.upsertDispute(d);
-  }
-
-  async flush(): Promise<void> {
-    await this.tx.insertAttestations(this.attestations);
-    await this.tx.insertArchives(this.archives);
-    await this.tx.insertBinrevs(this.binrevs);
-  }
-}
 
 /** Records one checked attestation; checks that can refuse it come before any change. */
 async function applyAttestation(c: Coordinator, batch: AttestationBatch, log: LeafBatch, standing: Standing, a: CheckedAttestation): Promise<AttestationAccepted> {
@@ -319,7 +260,7 @@ export async function ingestAttestations(c: Coordinator, envs: readonly Envelope
   }
   if (checked.length > 0) {
     await withLog(c, async (tx, log) => {
-      const batch = await AttestationBatch.open(tx, checked);
+      const batch = await AttestationBatch.open(tx, checked.map((a) => a.statement));
       // Judged at the receipt time these leaves get, inside the transaction
       // that logs them: a revocation logged before is seen, one after is not.
       const standing = new Standing(c.store, log.logTime);
