@@ -11,7 +11,7 @@ import { BinswarmError } from '../errors.js';
 const command: CliCommand = {
   build() {
     return new Command()
-      .description('Revoke a key: attestations it signed at or after --at count for nothing.')
+      .description('Revoke a key (send the file with `binswarm submit`). Once logged, nothing the key signs counts; what was logged before counts unless signed or first logged at or after --at.')
       .requiredOption('--key <file>', "the issuer's private key")
       .requiredOption('--subject <pubfile|keyid>', 'the revoked public key file, or its key id')
       .option('--at <iso>', 'revocation time (default: now); use the time of a compromise', undefined)
