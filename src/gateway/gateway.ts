@@ -135,7 +135,8 @@ export class Gateway {
     const revocations = await this.proveIncluded(revs, 'revocation', cp);
     const attestations = await this.proveIncluded(groups.flatMap((g: PackageGroup) => g.attestations), 'attestation', cp);
     // Receipt times never go back along the log; a log where they do is refused whole (LOG_TIME_BACKWARDS).
-    checkLogTimes([...certificates, ...revocations, ...attestations].map((s) => ({ logIndex: s.logIndex!, logTime: s.logTime! })).sort((a, b) => a.logIndex - b.logIndex));
+    const proven = new Map([...certificates, ...revocations, ...attestations].map((s) => [s.logIndex!, { logIndex: s.logIndex!, logTime: s.logTime! }]));
+    checkLogTimes([...proven.values()].sort((a, b) => a.logIndex - b.logIndex));
     const results = evaluateTrust({ attestations, certificates, revocations, policy: this.opts.policy, now: this.opts.now?.() ?? new Date() });
     const packages = new Map<string, ServedPackage>();
     const entries: Map<string, string>[] = [];

@@ -14,6 +14,8 @@ import type { SignedEntry } from '../../src/api/v1.js';
 import { buildCoordinatorApp } from '../../src/coordinator/server.js';
 import { openStore } from '../../src/coordinator/store/sql-store.js';
 import { Gateway } from '../../src/gateway/gateway.js';
+import { encodeLeaf } from '../../src/log/leaf.js';
+import { MerkleLog } from '../../src/log/log.js';
 import { generateKey, privateKeyToPem, publicKeyToPem } from '../../src/trust/keys.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/env.js';
@@ -31,7 +33,7 @@ async function coordinator(t: { after: (fn: () => unknown) => void }, w: World, 
     await app.close();
     await store.close();
   });
-  return url;
+  return { url, store };
 }
 
 test('a stolen, revoked builder key cannot backdate its way back in: refused at ingest, and not counted by the gateway when logged anyway', async (t) => {
@@ -59,7 +61,7 @@ test('a stolen, revoked builder key cannot backdate its way back in: refused at 
   const expired = file('expired.json', w.attest(bobB, { cfg: config('app-misc/late-1.0'), time: new Date() }));
 
   // 1. The honest coordinator, fed by `binswarm submit`.
-  const honest = await coordinator(t, w, join(dir, 'honest'));
+  const { url: honest } = await coordinator(t, w, join(dir, 'honest'));
   const submit = (files: string[]) => runCli(['submit', ...files, '--coordinator', honest, '--key', requester, '--json']);
   const s1 = await submit([...certs, revocation]);
   assert.equal(s1.code, 0, s1.stderr);
@@ -82,7 +84,7 @@ test('a stolen, revoked builder key cannot backdate its way back in: refused at 
   assert.equal((await honestClient.packages({})).length, 0, 'nothing of the thief was logged');
 
   // 2. A coordinator that skips its own check logs the thief's attestation after the revocation.
-  const rogue = await coordinator(t, w, join(dir, 'rogue'), { unsafeSkipStandingChecks: true });
+  const { url: rogue, store: rogueStore } = await coordinator(t, w, join(dir, 'rogue'), { unsafeSkipStandingChecks: true });
   const client = new CoordinatorClient(rogue, generateKey());
   for (const c of w.certificates) await client.submitCertificate(c);
   await client.submitRevocation(JSON.parse(readFileSync(revocation, 'utf8')));
@@ -114,4 +116,15 @@ test('a stolen, revoked builder key cannot backdate its way back in: refused at 
   assert.match(ex.stdout, /own time \S+ · log time \S+ \(index 5\) · decided by the log time/);
   const exj = JSON.parse((await runCli(['trust', 'explain', '--policy', policy, '--json', ...files])).stdout) as { results: { attestations: { logIndex: number; decidedBy: string; counted: boolean }[] }[] };
   assert.deepEqual(exj.results[0]!.attestations.map((a) => [a.logIndex, a.decidedBy, a.counted]), [[5, 'log-time', false]]);
+
+  // A log whose receipt times go backwards is refused whole by the gateway, which keeps its last view.
+  const carol = w.operator('carol', { builders: 0 });
+  await rogueStore.transaction(async (tx) => {
+    const data = encodeLeaf({ type: 'certificate', envelope: carol.cert, logTime: 1000 });
+    const index = await new MerkleLog(tx.log).appendLeaves([data]);
+    await tx.putLeaves(index, [data]);
+    await tx.insertCertificate({ id: 'c'.repeat(64), subject: carol.key.publicKey.id, issuer: w.root.publicKey.id, role: 'operator', name: 'carol', notBefore: 0, notAfter: Date.now() + DAY, logIndex: index, logTime: 1000, envelope: JSON.stringify(carol.cert) });
+  });
+  await assert.rejects(gw.refresh(), (e: Error & { code?: string }) => e.code === 'LOG_TIME_BACKWARDS' && /leaf 7 says 1970/.test(e.message));
+  assert.equal(gw.current(), view);
 });
