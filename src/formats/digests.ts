@@ -38,15 +38,6 @@ export interface ImageEntry {
   dev?: [number, number];
 }
 
-/** `image/usr/bin/x` → `usr/bin/x`; `image/` → `.`; anything outside `image/` → undefined. */
-export function imageRelativePath(name: string): string | undefined {
-  const n = name.replace(/^\.\//, '');
-  if (n === 'image' || n === 'image/') return '.';
-  if (!n.startsWith('image/')) return undefined;
-  const rel = n.slice('image/'.length).replace(/\/+$/, '');
-  return rel === '' ? '.' : rel;
-}
-
 /** Accumulates image entries in any order; the digest sorts them by path bytes. */
 export class ImageDigester {
   private readonly entries = new Map<string, string>();

@@ -1,8 +1,10 @@
 /**
  * Safe extraction of a tar (an image from someone else's package) into a
- * fresh directory. Every entry path is checked; nothing is written through
- * a symlink; hard links only point at files already extracted inside the
- * root; sizes, counts and the compression ratio are bounded. Extraction
+ * fresh directory. Every entry passes the same image entry rule as every
+ * reader (image-entry.ts: paths stay under the root, nothing is written
+ * through a symlink, hard links only to earlier files, no devices); the
+ * filesystem checks below re-check the same on disk. Sizes, counts and the
+ * compression ratio are bounded. Extraction
  * happens in a temp dir beside the target and is renamed into place only
  * on success, so a failure leaves nothing behind.
  */
@@ -15,15 +17,14 @@ import { pipeline } from 'node:stream/promises';
 import { BinswarmError } from '../errors.js';
 import { decompressor, suffixFor } from './compression.js';
 import { readGpkg } from './gpkg-read.js';
+import { ImageEntryRule } from './image-entry.js';
 import { asTypedStreamError, limitError, pipeEntry, tarEntries } from './tar.js';
 
-export type ExtractErrorCode = 'PATH_ESCAPE' | 'LINK_ESCAPE' | 'DEVICE_NOT_ALLOWED' | 'TARGET_EXISTS' | 'BAD_ENTRY';
+export type ExtractErrorCode = 'LINK_ESCAPE' | 'TARGET_EXISTS' | 'BAD_ENTRY';
 
 export interface ExtractOptions {
-  /** Only entries under this prefix are extracted, with it removed (e.g. 'image/'). Others are an error. */
+  /** Only entries under this prefix are extracted, with it removed (e.g. 'image/'). Others are HOSTILE_ENTRY. */
   stripPrefix?: string;
-  /** Skip device nodes and FIFOs instead of failing (they are never created). */
-  allowDevices?: boolean;
   /** Keep setuid/setgid bits (off by default: an unprivileged extraction has no use for them). */
   keepSetid?: boolean;
   maxTotalBytes?: number;
@@ -37,27 +38,10 @@ export interface ExtractOptions {
 export interface ExtractResult {
   entries: number;
   bytes: number;
-  skipped: string[];
 }
 
 function err(code: ExtractErrorCode, message: string, subject?: string) {
   return new BinswarmError<ExtractErrorCode>(code, message, { subject });
-}
-
-/** Normalise an archive name to safe relative components, or throw PATH_ESCAPE. */
-export function safeRelative(name: string, stripPrefix?: string): string[] | undefined {
-  let n = name.replace(/^(\.\/)+/, '');
-  if (stripPrefix) {
-    const p = stripPrefix.replace(/\/+$/, '');
-    if (n === p || n === `${p}/`) return [];
-    if (!n.startsWith(`${p}/`)) return undefined;
-    n = n.slice(p.length + 1);
-  }
-  if (n.startsWith('/')) throw err('PATH_ESCAPE', `absolute path '${name}'`);
-  const parts = n.split('/').filter((c) => c !== '' && c !== '.');
-  if (parts.some((c) => c === '..')) throw err('PATH_ESCAPE', `'..' in '${name}'`);
-  if (parts.some((c) => c.includes('\0'))) throw err('PATH_ESCAPE', `NUL in '${name}'`);
-  return parts;
 }
 
 /** Create (or check) every parent of `parts` inside `root` as a real directory — never a symlink. */
@@ -87,30 +71,28 @@ export async function extractTar(source: Readable, target: string, opts: Extract
   const maxTotal = opts.maxTotalBytes ?? 64 * 1024 ** 3;
   const maxRatio = opts.maxRatio ?? 1000;
   const dirModes: [string, number][] = [];
-  const result: ExtractResult = { entries: 0, bytes: 0, skipped: [] };
+  const result: ExtractResult = { entries: 0, bytes: 0 };
+  const rule = new ImageEntryRule(opts.stripPrefix, target);
   try {
     for await (const { header, stream } of tarEntries(source, { maxEntries: opts.maxEntries ?? 1_000_000, maxTotalBytes: maxTotal }, target)) {
-      const parts = safeRelative(header.name, opts.stripPrefix);
-      if (parts === undefined) throw err('PATH_ESCAPE', `entry '${header.name}' is outside '${opts.stripPrefix}'`);
+      const { type, parts, target: linkTo } = rule.check(header);
       result.entries++;
       let mode = (header.mode ?? 0o644) & 0o7777;
       if (!opts.keepSetid) mode &= ~0o6000;
       if (parts.length === 0) {
-        if (header.type === 'directory') dirModes.push([tmp, mode]);
+        dirModes.push([tmp, mode]);
         continue;
       }
       const dest = await ensureParents(tmp, parts);
-      switch (header.type) {
-        case 'directory': {
+      switch (type) {
+        case 'dir': {
           const st = await lstat(dest).catch(() => undefined);
           if (st?.isSymbolicLink()) throw err('LINK_ESCAPE', `directory '${parts.join('/')}' would replace a symlink`);
           if (!st) await mkdir(dest, { mode: 0o755 });
           dirModes.push([dest, mode]);
           break;
         }
-        case 'file':
-        case 'contiguous-file':
-        case undefined: {
+        case 'file': {
           await removeExisting(dest);
           let n = 0;
           const counter = new Transform({
@@ -135,9 +117,9 @@ export async function extractTar(source: Readable, target: string, opts: Extract
           await removeExisting(dest);
           await symlink(header.linkname ?? '', dest);
           break;
-        case 'link': {
-          const targetParts = safeRelative(header.linkname ?? '', opts.stripPrefix);
-          if (!targetParts || targetParts.length === 0) throw err('LINK_ESCAPE', `hard link '${header.name}' → '${header.linkname}' leaves the root`);
+        case 'hardlink': {
+          // The rule made it an earlier regular file inside the root; check the disk agrees.
+          const targetParts = linkTo!.split('/');
           let linkTarget = tmp;
           for (const c of targetParts) {
             linkTarget = join(linkTarget, c);
@@ -153,12 +135,6 @@ export async function extractTar(source: Readable, target: string, opts: Extract
           await link(linkTarget, dest);
           break;
         }
-        case 'character-device':
-        case 'block-device':
-        case 'fifo':
-          if (!opts.allowDevices) throw err('DEVICE_NOT_ALLOWED', `'${header.name}' is a ${header.type}`, target);
-          result.skipped.push(parts.join('/'));
-          break;
         default:
           throw err('BAD_ENTRY', `'${header.name}' has unsupported type ${header.type}`, target);
       }
@@ -169,6 +145,11 @@ export async function extractTar(source: Readable, target: string, opts: Extract
     return result;
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
+    // A filesystem refusal (EEXIST, ENOTDIR, …) is the archive's fault here: the temp dir is ours and fresh.
+    const code = (e as NodeJS.ErrnoException)?.code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code) && code !== 'ENOSPC' && code !== 'EDQUOT' && code !== 'EACCES') {
+      throw err('BAD_ENTRY', `the archive cannot be extracted: ${(e as Error).message}`, target);
+    }
     throw asTypedStreamError(e, target);
   }
 }

@@ -11,7 +11,7 @@
  */
 import { CoordinatorClient } from '../api/client.js';
 import type { PackageGroup, SignedEntry } from '../api/v1.js';
-import { BinswarmError } from '../errors.js';
+import { BinswarmError, isBinswarmError } from '../errors.js';
 import { inspectPackage, type PackageInfo } from '../formats/inspect.js';
 import { packagesEntryOf } from '../formats/packages-entry.js';
 import { formatPackagesIndex, type PackagesIndex } from '../formats/packages-index.js';
@@ -49,10 +49,20 @@ export interface GatewayOptions {
   log?: (line: string) => void;
 }
 
+/** A trusted package whose archive this gateway will not list, and why (shown in `/-/status`). */
+export interface RefusedArchive {
+  cpv: string;
+  buildKey: string;
+  archive: string;
+  code: string;
+  reason: string;
+}
+
 export interface GatewayView {
   index: PackagesIndex;
   packages: Map<string, ServedPackage>;
   results: TrustResult[];
+  refused: RefusedArchive[];
   refreshedAt: number;
   checkpointSize: number;
 }
@@ -67,6 +77,13 @@ export class Gateway {
   private readonly client: CoordinatorClient;
   /** Archives already read completely, by sha256 (content-addressed, so the reading stays true; the server re-checks bytes before serving). */
   private readonly inspected = new Map<string, PackageInfo>();
+  /**
+   * Archives refused after reading (hostile entries, corrupt, another output
+   * than attested), by sha256: the verdict on those bytes cannot change, so
+   * they are not fetched again. E.g. a package attested before the image
+   * entry rule existed.
+   */
+  private readonly refusedArchives = new Map<string, { code: string; reason: string }>();
   private constructor(
     private readonly opts: GatewayOptions,
     readonly store: BlobStore,
@@ -140,10 +157,11 @@ export class Gateway {
     const results = evaluateTrust({ attestations, certificates, revocations, policy: this.opts.policy, now: this.opts.now?.() ?? new Date() });
     const packages = new Map<string, ServedPackage>();
     const entries: Map<string, string>[] = [];
+    const refused: RefusedArchive[] = [];
     for (const r of results) {
       if (r.status !== 'trusted' || r.chost !== this.opts.chost || !r.outputDigest) continue;
       const support = r.outputs.find((o) => o.outputDigest === r.outputDigest)!;
-      const served = await this.materialise(r, support.archives);
+      const served = await this.materialise(r, support.archives, refused);
       if (!served) continue;
       packages.set(served.pkg.path, served.pkg);
       entries.push(served.entry);
@@ -152,14 +170,26 @@ export class Gateway {
     const headerRows: [string, string][] = [...HEADER_BASE, ['CHOST', this.opts.chost], ['PACKAGES', String(entries.length)], ['TIMESTAMP', String(Math.floor(Date.now() / 1000))]];
     const header = new Map<string, string>(headerRows.sort(([a], [b]) => a.localeCompare(b)));
     await saveState(this.opts.dataDir, this.state);
-    this.view = { index: { header, packages: entries }, packages, results, refreshedAt: Date.now(), checkpointSize: cp.size };
+    this.view = { index: { header, packages: entries }, packages, results, refused, refreshedAt: Date.now(), checkpointSize: cp.size };
     this.say(`refreshed: checkpoint ${cp.size}, ${results.length} build(s) seen, ${packages.size} served`);
     return this.view;
   }
 
   /** Fetches (if needed) and fully verifies one archive of a trusted output. */
-  private async materialise(r: TrustResult, archives: { sha256: string; size: number }[]): Promise<{ pkg: ServedPackage; entry: Map<string, string> } | undefined> {
+  private async materialise(r: TrustResult, archives: { sha256: string; size: number }[], refused: RefusedArchive[]): Promise<{ pkg: ServedPackage; entry: Map<string, string> } | undefined> {
+    const refuse = async (sha256: string, code: string, reason: string) => {
+      this.say(`${r.cpv}: archive ${sha256.slice(0, 16)}… not listed: ${reason} [${code}]`);
+      this.refusedArchives.set(sha256, { code, reason });
+      this.inspected.delete(sha256);
+      refused.push({ cpv: r.cpv, buildKey: r.buildKey, archive: sha256, code, reason });
+      await this.store.remove(sha256);
+    };
     for (const a of archives) {
+      const known = this.refusedArchives.get(a.sha256);
+      if (known) {
+        refused.push({ cpv: r.cpv, buildKey: r.buildKey, archive: a.sha256, ...known });
+        continue;
+      }
       if (!(await this.store.has(a.sha256))) {
         const info = await this.client.archive(a.sha256);
         const holders = (info?.holders ?? []).map((h) => ({ url: h.url, peer: h.peer }));
@@ -175,14 +205,15 @@ export class Gateway {
       try {
         info ??= await inspectPackage(this.store.path(a.sha256), { portageDigests: true, format: 'gpkg' });
       } catch (e) {
-        this.say(`${r.cpv}: archive ${a.sha256.slice(0, 16)}… is unreadable (${(e as Error).message}); dropped`);
-        await this.store.remove(a.sha256);
+        // A missing decompressor says nothing about the archive: drop it, but try again next time.
+        if (!isBinswarmError(e) || e.code === 'COMPRESSOR_MISSING') {
+          this.say(`${r.cpv}: archive ${a.sha256.slice(0, 16)}… could not be read (${(e as Error).message}); dropped`);
+          await this.store.remove(a.sha256);
+        } else await refuse(a.sha256, e.code, e.message);
         continue;
       }
       if (info.outputDigest !== r.outputDigest || info.buildKey !== r.buildKey) {
-        this.say(`${r.cpv}: archive ${a.sha256.slice(0, 16)}… does not contain the attested output; dropped`);
-        this.inspected.delete(a.sha256);
-        await this.store.remove(a.sha256);
+        await refuse(a.sha256, 'OUTPUT_MISMATCH', 'the archive does not contain the attested output');
         continue;
       }
       this.inspected.set(a.sha256, info);

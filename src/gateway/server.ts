@@ -26,6 +26,8 @@ export function buildGatewayApp(gw: Gateway, opts: { refresh?: () => Promise<unk
       checkpointSize: v?.checkpointSize ?? null,
       served: v ? [...v.packages.values()].map((p) => ({ path: p.path, cpv: p.cpv, buildId: p.buildId, archive: p.archiveSha256, level: p.trust.level })) : [],
       decisions: v?.results.map((r) => ({ cpv: r.cpv, buildKey: r.buildKey, status: r.status, level: r.level, required: r.required, why: r.why })) ?? [],
+      // Trusted, yet not listed: the archive itself was refused (e.g. a hostile image entry).
+      refused: v?.refused ?? [],
     };
   });
   app.post('/-/refresh', async (req, reply) => {

@@ -9,11 +9,12 @@ import { decompressor } from '../../src/formats/compression.js';
 import { fixturesDir, hasFixtures, need, tempDir } from '../helpers/env.js';
 import { tarOf } from '../helpers/gpkg-craft.js';
 
+/** `code` is an error code, or `HOSTILE_ENTRY:<rule>` for a refusal by the image entry rule. */
 async function expectRejected(t: { after: (fn: () => unknown) => void }, entries: Parameters<typeof tarOf>[0], code: string, opts = {}) {
   const dir = await tempDir(t);
   const target = join(dir, 'out');
-  await assert.rejects(extractTar(Readable.from([await tarOf(entries)]), target, opts), (e: { code?: string; message?: string }) => {
-    assert.equal(e.code, code, e.message);
+  await assert.rejects(extractTar(Readable.from([await tarOf(entries)]), target, opts), (e: { code?: string; rule?: string; message?: string }) => {
+    assert.equal(e.rule ? `${e.code}:${e.rule}` : e.code, code, e.message);
     return true;
   });
   assert.deepEqual(readdirSync(dir), [], 'nothing partial is left, nothing written beside the target');
@@ -41,18 +42,20 @@ test('extracts files, dirs, symlinks and hard links with modes', async (t) => {
   assert.equal(statSync(join(dir, 'out/usr/bin/c')).ino, statSync(join(dir, 'out/usr/bin/a')).ino);
 });
 
-test('path traversal, absolute paths, writing through symlinks, escaping hard links → typed errors, nothing left', async (t) => {
-  await expectRejected(t, [{ name: '../evil', data: Buffer.from('x') }], 'PATH_ESCAPE');
-  await expectRejected(t, [{ name: 'a/../../evil', data: Buffer.from('x') }], 'PATH_ESCAPE');
-  await expectRejected(t, [{ name: '/etc/evil', data: Buffer.from('x') }], 'PATH_ESCAPE');
-  await expectRejected(t, [{ name: 'x/file', data: Buffer.from('x') }], 'PATH_ESCAPE', { stripPrefix: 'image/' });
-  await expectRejected(t, [{ name: 'link', type: 'symlink', linkname: '/tmp' }, { name: 'link/evil', data: Buffer.from('x') }], 'LINK_ESCAPE');
-  await expectRejected(t, [{ name: 'up', type: 'symlink', linkname: '..' }, { name: 'up/evil', data: Buffer.from('x') }], 'LINK_ESCAPE');
-  await expectRejected(t, [{ name: 'pw', type: 'link', linkname: '/etc/passwd' }], 'PATH_ESCAPE');
-  await expectRejected(t, [{ name: 'pw', type: 'link', linkname: '../../etc/passwd' }], 'PATH_ESCAPE');
-  await expectRejected(t, [{ name: 'pw', type: 'link', linkname: 'not-there' }], 'LINK_ESCAPE');
-  await expectRejected(t, [{ name: 's', type: 'symlink', linkname: '/etc/passwd' }, { name: 'h', type: 'link', linkname: 's' }], 'LINK_ESCAPE');
-  await expectRejected(t, [{ name: 'null', type: 'character-device' }], 'DEVICE_NOT_ALLOWED');
+test('path traversal, absolute paths, writing through symlinks, escaping hard links → the image entry rule refuses, nothing left', async (t) => {
+  await expectRejected(t, [{ name: '../evil', data: Buffer.from('x') }], 'HOSTILE_ENTRY:dot-dot');
+  await expectRejected(t, [{ name: 'a/../../evil', data: Buffer.from('x') }], 'HOSTILE_ENTRY:dot-dot');
+  await expectRejected(t, [{ name: '/etc/evil', data: Buffer.from('x') }], 'HOSTILE_ENTRY:absolute');
+  await expectRejected(t, [{ name: 'x/file', data: Buffer.from('x') }], 'HOSTILE_ENTRY:outside-image', { stripPrefix: 'image/' });
+  await expectRejected(t, [{ name: 'image/../../escape', data: Buffer.from('x') }], 'HOSTILE_ENTRY:dot-dot', { stripPrefix: 'image/' });
+  await expectRejected(t, [{ name: 'link', type: 'symlink', linkname: '/tmp' }, { name: 'link/evil', data: Buffer.from('x') }], 'HOSTILE_ENTRY:parent-not-directory');
+  await expectRejected(t, [{ name: 'up', type: 'symlink', linkname: '..' }, { name: 'up/evil', data: Buffer.from('x') }], 'HOSTILE_ENTRY:parent-not-directory');
+  await expectRejected(t, [{ name: 'image', type: 'symlink', linkname: '/etc' }, { name: 'image/evil', data: Buffer.from('x') }], 'HOSTILE_ENTRY:root-not-directory', { stripPrefix: 'image/' });
+  await expectRejected(t, [{ name: 'pw', type: 'link', linkname: '/etc/passwd' }], 'HOSTILE_ENTRY:hardlink-target');
+  await expectRejected(t, [{ name: 'pw', type: 'link', linkname: '../../etc/passwd' }], 'HOSTILE_ENTRY:hardlink-target');
+  await expectRejected(t, [{ name: 'pw', type: 'link', linkname: 'not-there' }], 'HOSTILE_ENTRY:hardlink-target');
+  await expectRejected(t, [{ name: 's', type: 'symlink', linkname: '/etc/passwd' }, { name: 'h', type: 'link', linkname: 's' }], 'HOSTILE_ENTRY:hardlink-target');
+  await expectRejected(t, [{ name: 'null', type: 'character-device' }], 'HOSTILE_ENTRY:device');
   await expectRejected(t, [{ name: 'a', data: Buffer.from('x') }, { name: 'b', data: Buffer.from('y') }, { name: 'c', data: Buffer.from('z') }], 'LIMIT_EXCEEDED', { maxEntries: 2 });
   await expectRejected(t, [{ name: 'big', data: Buffer.alloc(5000) }], 'LIMIT_EXCEEDED', { maxTotalBytes: 4096 });
   assert.ok(existsSync('/etc/passwd'));

@@ -1,18 +1,21 @@
 /** Corrupt, truncated and hostile archives: each gives its typed error, never a crash. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { extractGpkgImage } from '../../src/formats/extract.js';
 import { inspectPackage } from '../../src/formats/inspect.js';
+import { runCli } from '../helpers/cli.js';
 import { fixturesDir, hasFixtures, hasProgram, need, portageToolsDir, tempDir } from '../helpers/env.js';
-import { compressWith, craftGpkg, demoMembers, manifestFor, tarOf } from '../helpers/gpkg-craft.js';
+import { compressWith, craftGpkg, demoMembers, manifestFor, rawTar, tarOf, withImage } from '../helpers/gpkg-craft.js';
 
-async function expectCode(t: { after: (fn: () => unknown) => void }, bytes: Buffer, code: string | RegExp, name = 'x.gpkg.tar') {
+async function expectCode(t: { after: (fn: () => unknown) => void }, bytes: Buffer, code: string | RegExp, name?: string, rule?: string) {
   const dir = await tempDir(t);
-  const p = join(dir, name);
+  const p = join(dir, name ?? 'x.gpkg.tar');
   writeFileSync(p, bytes);
-  await assert.rejects(inspectPackage(p), (e: { code?: string; message?: string; subject?: string }) => {
+  await assert.rejects(inspectPackage(p), (e: { code?: string; rule?: string; message?: string; subject?: string }) => {
+    if (rule !== undefined) assert.equal(e.rule, rule, `${e.code}: ${e.message}`);
     if (typeof code === 'string') assert.equal(e.code, code, `${e.code}: ${e.message}`);
     else assert.match(e.code ?? '', code, `${e.code}: ${e.message}`);
     assert.equal(e.subject, p);
@@ -109,7 +112,84 @@ test('a hostile metadata member: unexpected entries, path tricks, bad CATEGORY',
   const noPf = await demoMembers({ metadata: { CATEGORY: 'app-misc\n', SLOT: '0\n' } });
   await expectCode(t, await craftGpkg(noPf), 'BAD_METADATA');
   const outside = compressWith('zstd', await tarOf([{ name: 'etc/passwd', data: Buffer.from('x') }]));
-  await expectCode(t, await craftGpkg([m[0]!, m[1]!, { name: 'demo-1.0/image.tar.zst', data: outside }]), 'BAD_IMAGE');
+  await expectCode(t, await craftGpkg([m[0]!, m[1]!, { name: 'demo-1.0/image.tar.zst', data: outside }]), 'HOSTILE_ENTRY');
+});
+
+test('the issue\'s case: image/../../escape with a valid Manifest → inspect exits 2, one line naming file, entry and rule', async (t) => {
+  const dir = await tempDir(t);
+  const p = join(dir, 'escape-1.0.gpkg.tar');
+  const image = await tarOf([{ name: 'image/', type: 'directory' }, { name: 'image/../../escape', data: Buffer.from('owned\n') }]);
+  writeFileSync(p, await craftGpkg(await withImage(image)));
+  await assert.rejects(inspectPackage(p), { code: 'HOSTILE_ENTRY', rule: 'dot-dot', entry: 'image/../../escape', subject: p });
+  for (const json of [false, true]) {
+    const r = await runCli(['inspect', ...(json ? ['--json'] : []), p]);
+    assert.equal(r.code, 2, r.stderr);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.ok(lines[0]!.includes(p), 'names the file');
+    assert.ok(lines[0]!.includes('"image/../../escape"'), 'names the entry');
+    assert.match(lines[0]!, /rule dot-dot/);
+    assert.match(lines[0]!, /\[HOSTILE_ENTRY\]$/);
+    if (json) assert.equal(JSON.parse(r.stdout).error.code, 'HOSTILE_ENTRY');
+  }
+});
+
+/** Each way an image entry could land outside the root, as the image tar of an otherwise valid package. */
+const HOSTILE_IMAGES: [string, Buffer | (() => Promise<Buffer>)][] = [
+  ['absolute', rawTar([{ name: '/image/etc/passwd', data: Buffer.from('x') }])],
+  ['dot-dot', rawTar([{ name: 'image/usr/../../../etc/passwd', data: Buffer.from('x') }])],
+  ['dot-dot', rawTar([{ name: 'x', pax: { path: 'image/../escape' }, data: Buffer.from('x') }])],
+  ['outside-image', rawTar([{ name: 'image/', typeflag: '5' }, { name: 'etc/passwd', data: Buffer.from('x') }])],
+  ['outside-image', rawTar([{ name: 'imagex/passwd', data: Buffer.from('x') }])],
+  ['bad-name', rawTar([{ name: 'x', pax: { path: Buffer.from('image/a\0/../../etc/passwd') }, data: Buffer.from('x') }])],
+  ['bad-name', rawTar([{ name: 'x', pax: { path: Buffer.from([...Buffer.from('image/'), 0xff, 0xfe]) }, data: Buffer.from('x') }])],
+  ['bad-name', rawTar([{ name: 'image/s', typeflag: '2', pax: { linkpath: Buffer.from('/etc\0x') } }])],
+  ['bad-name', rawTar([{ name: 'image/s', typeflag: '2', linkname: '' }])],
+  ['bad-name', rawTar([{ name: 'image/usr/', typeflag: '\0', data: Buffer.from('a file Python tarfile would make a directory') }])],
+  ['root-not-directory', rawTar([{ name: 'image', typeflag: '2', linkname: '/etc' }, { name: 'image/passwd', data: Buffer.from('x') }])],
+  ['parent-not-directory', rawTar([{ name: 'image/usr', typeflag: '2', linkname: '/etc' }, { name: 'image/usr/passwd', data: Buffer.from('x') }])],
+  ['parent-not-directory', rawTar([{ name: 'image/up', typeflag: '2', linkname: '../../..' }, { name: 'image/up/etc/passwd', data: Buffer.from('x') }])],
+  ['duplicate', rawTar([{ name: 'image/a', data: Buffer.from('x') }, { name: 'image/./a', typeflag: '2', linkname: '/etc/passwd' }])],
+  ['duplicate', rawTar([{ name: 'image/usr/x', data: Buffer.from('x') }, { name: 'image/usr', typeflag: '2', linkname: '/etc' }, { name: 'image/usr/passwd', data: Buffer.from('x') }])],
+  ['hardlink-target', rawTar([{ name: 'image/pw', typeflag: '1', linkname: '/etc/passwd' }])],
+  ['hardlink-target', rawTar([{ name: 'image/pw', typeflag: '1', linkname: 'image/../../etc/passwd' }])],
+  ['hardlink-target', rawTar([{ name: 'image/pw', typeflag: '1', linkname: 'etc/passwd' }])],
+  ['hardlink-target', rawTar([{ name: 'image/pw', typeflag: '1', linkname: 'image/later' }, { name: 'image/later', data: Buffer.from('x') }])],
+  ['hardlink-target', rawTar([{ name: 'image/s', typeflag: '2', linkname: '/etc/shadow' }, { name: 'image/pw', typeflag: '1', linkname: 'image/s' }])],
+  ['device', rawTar([{ name: 'image/dev/sda', typeflag: '4' }])],
+  ['device', rawTar([{ name: 'image/dev/mem', typeflag: '3' }])],
+  ['device', rawTar([{ name: 'image/run/fifo', typeflag: '6' }])],
+  ['unsupported-type', rawTar([{ name: 'image/sparse', typeflag: 'S', data: Buffer.from('x') }])],
+];
+
+test('every hostile image entry is refused with its rule, wherever the package is read', async (t) => {
+  for (const [rule, image] of HOSTILE_IMAGES) {
+    const bytes = await craftGpkg(await withImage(typeof image === 'function' ? await image() : image));
+    await expectCode(t, bytes, 'HOSTILE_ENTRY', undefined, rule);
+    // Extraction uses the same rule (after verification, which already refuses).
+    const dir = await tempDir(t);
+    writeFileSync(join(dir, 'p.gpkg.tar'), bytes);
+    await assert.rejects(extractGpkgImage(join(dir, 'p.gpkg.tar'), join(dir, 'out')), { code: 'HOSTILE_ENTRY', rule });
+    assert.ok(!existsSync(join(dir, 'out')), 'nothing extracted');
+  }
+});
+
+test('absolute symlinks, relative ones and hard links to earlier files are accepted', async (t) => {
+  const image = rawTar([
+    { name: 'image/', typeflag: '5' },
+    { name: './image/usr/lib/libx.so.1', data: Buffer.from('elf') },
+    { name: 'image/usr/lib/libx.so', typeflag: '2', linkname: '/usr/lib/libx.so.1' },
+    { name: 'image/usr/lib/up', typeflag: '2', linkname: '../../..' },
+    { name: 'image/usr/lib/libx-copy', typeflag: '1', linkname: 'image/usr/lib/libx.so.1' },
+    { name: 'image/usr/lib/libx-copy2', typeflag: '1', linkname: './image/usr/lib/libx-copy' },
+  ]);
+  const dir = await tempDir(t);
+  writeFileSync(join(dir, 'ok.gpkg.tar'), await craftGpkg(await withImage(image)));
+  const info = await inspectPackage(join(dir, 'ok.gpkg.tar'));
+  assert.equal(info.cpv, 'app-misc/demo-1.0');
+  await extractGpkgImage(join(dir, 'ok.gpkg.tar'), join(dir, 'out'));
+  assert.equal(readlinkSync(join(dir, 'out/usr/lib/libx.so')), '/usr/lib/libx.so.1');
+  assert.equal(statSync(join(dir, 'out/usr/lib/libx-copy2')).ino, statSync(join(dir, 'out/usr/lib/libx.so.1')).ino);
 });
 
 test('unknown file extension → UNKNOWN_PACKAGE_FORMAT', async (t) => {

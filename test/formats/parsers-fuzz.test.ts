@@ -3,19 +3,23 @@
  * a result or a BinswarmError — never another exception, never a hang.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parseAtom } from '../../src/formats/atom.js';
 import { depAbiFromDepend } from '../../src/formats/digests.js';
+import { extractTar } from '../../src/formats/extract.js';
+import type { HostileEntryError } from '../../src/formats/image-entry.js';
+import { digestImageTar } from '../../src/formats/image-tar.js';
 import { inspectPackage } from '../../src/formats/inspect.js';
 import { parseManifest } from '../../src/formats/manifest.js';
 import { formatPackagesIndex, parsePackagesIndex } from '../../src/formats/packages-index.js';
 import { compareVersions, parseVersion } from '../../src/formats/version.js';
 import { BinswarmError } from '../../src/errors.js';
 import { fixturesDir, hasFixtures, need, tempDir } from '../helpers/env.js';
-import { craftGpkg, demoMembers } from '../helpers/gpkg-craft.js';
+import { craftGpkg, demoMembers, rawTar } from '../helpers/gpkg-craft.js';
 
 function onlyTyped(fn: () => unknown): void {
   try {
@@ -113,5 +117,85 @@ test('gpkg reader: random bytes and mutated archives give only typed errors', as
       },
     ),
     { numRuns: 150 },
+  );
+});
+
+/** Every path under `dir` (lstat, never following links), relative to it. */
+function walk(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const d of readdirSync(join(dir, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${d.name}` : d.name;
+    out.push(r);
+    if (d.isDirectory()) out.push(...walk(dir, r));
+  }
+  return out;
+}
+
+test('image tar entries (names, link targets, types): never a crash, never an accepted entry outside the root', async (t) => {
+  const dir = await tempDir(t);
+  // Absolute names point into this test's own directory, so a broken rule is caught here, not felt in /etc.
+  const component = fc.oneof(
+    { weight: 4, arbitrary: fc.constantFrom('image', 'usr', 'a', 'b', '..', '.', '', 'x\0y', 'bad\uFFFD', dir.slice(1)) },
+    { weight: 1, arbitrary: fc.string({ maxLength: 6 }) },
+  );
+  const wild = fc
+    .tuple(fc.constantFrom('', './', '/', '//', 'image/', './image/', 'image/../'), fc.array(component, { maxLength: 5 }))
+    .map(([lead, parts]) => lead + parts.join('/'));
+  // Mostly plausible names over a tiny alphabet, so entries collide, nest under each other and link to each other.
+  const plausible = fc
+    .tuple(fc.constantFrom('image/', './image/', 'image//'), fc.array(fc.constantFrom('a', 'a', 'b', 'b', 'c', '.'), { minLength: 1, maxLength: 3 }), fc.constantFrom('', '/'))
+    .map(([lead, parts, tail]) => lead + parts.join('/') + tail);
+  const name = fc.oneof({ weight: 3, arbitrary: plausible }, { weight: 1, arbitrary: wild });
+  const entry = fc.record({
+    name,
+    typeflag: fc.oneof({ weight: 6, arbitrary: fc.constantFrom('0', '5', '2', '1') }, { weight: 1, arbitrary: fc.constantFrom('3', '4', '6', '7', 'S', 'V', 'L', 'K', 'x', '\0', 'Z') }),
+    linkname: fc.oneof(name, fc.constantFrom('/etc/passwd', '..', '../../..', '')),
+    data: fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)),
+    viaPax: fc.boolean(),
+  });
+  let n = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.array(entry, { minLength: 1, maxLength: 8 }), async (entries) => {
+      const tar = rawTar(
+        entries.map((e) => {
+          const data = ['0', '7', 'S', 'L', 'K', 'x', '\0', 'Z'].includes(e.typeflag) ? e.data : undefined;
+          // Long or non-ASCII names and targets travel in PAX records, as real archivers write them.
+          return e.viaPax ? { name: 'placeholder', typeflag: e.typeflag, data, pax: { path: e.name, linkpath: e.linkname } } : { name: e.name, typeflag: e.typeflag, data, linkname: e.linkname };
+        }),
+      );
+      const base = join(dir, `case${n++}`, 'a', 'b');
+      mkdirSync(base, { recursive: true });
+      let digestErr: BinswarmError | undefined;
+      let extractErr: BinswarmError | undefined;
+      try {
+        await digestImageTar(Readable.from([tar]), {}, 'fuzz');
+      } catch (e) {
+        if (!(e instanceof BinswarmError)) throw new Error(`digest: untyped error: ${(e as Error)?.stack ?? e}`);
+        digestErr = e;
+      }
+      try {
+        await extractTar(Readable.from([tar]), join(base, 'out'), { stripPrefix: 'image/' });
+      } catch (e) {
+        if (!(e instanceof BinswarmError)) throw new Error(`extract: untyped error: ${(e as Error)?.stack ?? e}`);
+        extractErr = e;
+      }
+      const hostile = (e?: BinswarmError) => (e?.code === 'HOSTILE_ENTRY' ? (e as HostileEntryError).rule : undefined);
+      // One rule: what the reader accepts extracts, and both refuse the same entries for the same reason.
+      assert.equal(hostile(extractErr), hostile(digestErr), `${digestErr?.message} / ${extractErr?.message}`);
+      assert.equal(!!extractErr, !!digestErr, `${digestErr?.message} / ${extractErr?.message}`);
+      // Nothing anywhere in the case's tree but the extracted root and what is under it.
+      const caseDir = dirname(dirname(base));
+      const outside = walk(caseDir).filter((p) => !['a', 'a/b', 'a/b/out'].includes(p) && !p.startsWith('a/b/out/'));
+      assert.deepEqual(outside, [], `written outside the root: ${JSON.stringify(entries)}`);
+      if (!extractErr) {
+        for (const p of walk(join(base, 'out'))) {
+          const st = lstatSync(join(base, 'out', p));
+          assert.ok(st.isFile() || st.isDirectory() || st.isSymbolicLink(), `${p} is not a file, directory or symlink`);
+        }
+      }
+      assert.deepEqual(readdirSync(dir).filter((f) => !f.startsWith('case')), [], 'nothing written beside the cases');
+      rmSync(caseDir, { recursive: true, force: true });
+    }),
+    { numRuns: 400 },
   );
 });

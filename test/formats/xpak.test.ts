@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { encodeXpak, readXpak } from '../../src/formats/xpak.js';
 import { inspectPackage } from '../../src/formats/inspect.js';
 import { fixturesDir, hasFixtures, need, tempDir } from '../helpers/env.js';
+import { compressWith, rawTar } from '../helpers/gpkg-craft.js';
 
 test('real .tbz2: XPAK metadata keys and the image range', async (t) => {
   if (!need(t, hasFixtures, '../shared fixtures')) return;
@@ -45,4 +46,18 @@ test('encode → read round trip, and hostile trailers', async (t) => {
   // Valid XPAK, garbage image: the reader of the whole package reports the bzip2 failure.
   writeFileSync(join(dir, 'b-1.tbz2'), good);
   await assert.rejects(inspectPackage(join(dir, 'b-1.tbz2')), { code: 'CORRUPT_COMPRESSION' });
+});
+
+test('a .tbz2 whose image leaves its root is refused by the same image entry rule', async (t) => {
+  const dir = await tempDir(t);
+  const md = new Map([['CATEGORY', Buffer.from('app-misc\n')], ['PF', Buffer.from('evil-1\n')], ['SLOT', Buffer.from('0\n')]]);
+  for (const [rule, tar] of [
+    ['dot-dot', rawTar([{ name: './', typeflag: '5' }, { name: './../../etc/cron.d/x', data: Buffer.from('x') }])],
+    ['absolute', rawTar([{ name: '/etc/passwd', data: Buffer.from('x') }])],
+    ['parent-not-directory', rawTar([{ name: './usr', typeflag: '2', linkname: '/' }, { name: './usr/etc/passwd', data: Buffer.from('x') }])],
+  ] as const) {
+    const p = join(dir, `${rule}.tbz2`);
+    writeFileSync(p, Buffer.concat([compressWith('bzip2', tar), encodeXpak(md)]));
+    await assert.rejects(inspectPackage(p), { code: 'HOSTILE_ENTRY', rule, subject: p });
+  }
 });

@@ -69,3 +69,71 @@ export async function craftGpkg(members: Member[], manifest?: Buffer | null): Pr
   if (manifest !== null) entries.push({ name: `${prefix}/Manifest`, data: manifest ?? manifestFor(members), type: 'file' });
   return tarOf(entries);
 }
+
+/** One entry of a byte-exact tar: raw name bytes, any typeflag, optional PAX records before it. */
+export interface RawEntry {
+  name: Buffer | string;
+  /** Typeflag character: '0' file, '1' hard link, '2' symlink, '3'/'4' devices, '5' dir, '6' fifo, anything else. */
+  typeflag?: string;
+  linkname?: Buffer | string;
+  data?: Buffer;
+  mode?: number;
+  /** PAX extended header records (e.g. { path: Buffer }), written as a 'x' entry first. */
+  pax?: Record<string, Buffer | string>;
+}
+
+function rawHeader(name: Buffer, typeflag: string, size: number, linkname: Buffer, mode: number): Buffer {
+  const h = Buffer.alloc(512);
+  name.copy(h, 0, 0, Math.min(100, name.length));
+  const oct = (n: number, len: number) => n.toString(8).padStart(len - 1, '0') + '\0';
+  h.write(oct(mode, 8), 100, 'latin1');
+  h.write(oct(0, 8), 108, 'latin1');
+  h.write(oct(0, 8), 116, 'latin1');
+  h.write(oct(size, 12), 124, 'latin1');
+  h.write(oct(0, 12), 136, 'latin1');
+  h.write(typeflag.slice(0, 1), 156, 'latin1');
+  linkname.copy(h, 157, 0, Math.min(100, linkname.length));
+  h.write('ustar\0' + '00', 257, 'latin1');
+  h.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+  return h;
+}
+
+function padded(data: Buffer): Buffer {
+  return Buffer.concat([data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+}
+
+function paxRecord(key: string, value: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len = String(len).length + body.length;
+  return Buffer.concat([Buffer.from(String(len)), body]);
+}
+
+/**
+ * A tar written byte by byte, for what tar-stream's packer will not write:
+ * NUL or invalid UTF-8 in names (via PAX), unknown typeflags, names that
+ * are not normalised.
+ */
+export function rawTar(entries: RawEntry[]): Buffer {
+  const out: Buffer[] = [];
+  const buf = (x: Buffer | string | undefined) => (x === undefined ? Buffer.alloc(0) : Buffer.isBuffer(x) ? x : Buffer.from(x));
+  for (const e of entries) {
+    if (e.pax) {
+      const body = Buffer.concat(Object.entries(e.pax).map(([k, v]) => paxRecord(k, buf(v))));
+      out.push(rawHeader(Buffer.from('PaxHeader'), 'x', body.length, Buffer.alloc(0), 0o644), padded(body));
+    }
+    const data = e.data ?? Buffer.alloc(0);
+    const typeflag = e.typeflag ?? '0';
+    out.push(rawHeader(buf(e.name), typeflag, data.length, buf(e.linkname), e.mode ?? (typeflag === '5' ? 0o755 : 0o644)), padded(data));
+  }
+  out.push(Buffer.alloc(1024));
+  return Buffer.concat(out);
+}
+
+/** demoMembers() with `imageTar` (uncompressed) as its zstd image: everything else valid, Manifest included by craftGpkg. */
+export async function withImage(imageTar: Buffer): Promise<Member[]> {
+  return demoMembers({ imageMember: compressWith('zstd', imageTar) });
+}

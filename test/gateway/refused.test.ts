@@ -1,0 +1,82 @@
+/**
+ * A gateway that meets an attested archive it must refuse (here: one built
+ * before the image entry rule, with an entry that leaves image/) does not
+ * list it and says why in /-/status, while the good package beside it is served.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CoordinatorClient } from '../../src/api/client.js';
+import { buildCoordinatorApp } from '../../src/coordinator/server.js';
+import { openStore } from '../../src/coordinator/store/sql-store.js';
+import { inspectPackage } from '../../src/formats/inspect.js';
+import { Gateway } from '../../src/gateway/gateway.js';
+import { buildGatewayApp } from '../../src/gateway/server.js';
+import { pieceRootOfFile } from '../../src/transfer/pieces.js';
+import { BlobStore } from '../../src/transfer/blob-store.js';
+import { generateKey } from '../../src/trust/keys.js';
+import { signAttestation } from '../../src/trust/statements.js';
+import { tempDir } from '../helpers/env.js';
+import { craftGpkg, demoMembers, tarOf, withImage } from '../helpers/gpkg-craft.js';
+import { DAY, World } from '../helpers/trust-world.js';
+
+test('an attested archive with a hostile image entry is not listed; /-/status says why', async (t) => {
+  const dir = await tempDir(t);
+  const w = new World();
+  const valid = { from: new Date(Date.now() - DAY), to: new Date(Date.now() + 365 * DAY) };
+  const builder = w.builder(w.operator('alice', { ...valid, builders: 0 }), valid);
+  const store = await openStore(join(dir, 'coord.db'));
+  const { app } = await buildCoordinatorApp({ store, key: generateKey(), roots: [w.root.publicKey] });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  t.after(async () => {
+    await app.close();
+    await store.close();
+  });
+  const client = new CoordinatorClient(url, builder);
+  for (const c of w.certificates) await client.submitCertificate(c);
+
+  const good = join(dir, 'good.gpkg.tar');
+  writeFileSync(good, await craftGpkg(await demoMembers()));
+  const hostile = join(dir, 'hostile.gpkg.tar');
+  const md = { CATEGORY: 'app-misc\n', PF: 'escape-1.0\n', SLOT: '0\n', EAPI: '8\n', USE: 'amd64\n', CHOST: 'x86_64-pc-linux-gnu\n' };
+  const escaping = await tarOf([{ name: 'image/', type: 'directory' }, { name: 'image/../../escape', data: Buffer.from('owned\n') }]);
+  const members = await demoMembers({ metadata: md });
+  writeFileSync(hostile, await craftGpkg([members[0]!, members[1]!, (await withImage(escaping))[2]!]));
+  await assert.rejects(inspectPackage(hostile), { code: 'HOSTILE_ENTRY' });
+
+  // Attested as a builder without the rule would have: the good package's config with another CPV.
+  const info = await inspectPackage(good);
+  const gw = join(dir, 'gw');
+  const blobs = await BlobStore.open(gw);
+  let hostileSha = '';
+  for (const [path, cfg] of [[good, info.buildConfig], [hostile, { ...info.buildConfig, cpv: 'app-misc/escape-1.0' }]] as const) {
+    const { sha256, size } = await blobs.importFile(path);
+    const archive = { sha256, size, pieceRoot: await pieceRootOfFile(path) };
+    await client.submitAttestation(signAttestation({ kind: 'build', buildConfig: cfg, outputDigest: info.outputDigest, archive, time: new Date() }, builder));
+    if (path === hostile) hostileSha = sha256;
+  }
+
+  const policy = { roots: [w.root.publicKey], threshold: 1, overrides: [], onDispute: 'reject' as const, witnesses: { keys: [], required: 0 }, log: undefined };
+  const gateway = await Gateway.open({ coordinator: url, dataDir: gw, policy, chost: 'x86_64-pc-linux-gnu' });
+  const server = buildGatewayApp(gateway);
+  const gwUrl = await server.listen({ host: '127.0.0.1', port: 0 });
+  t.after(() => server.close());
+  for (let round = 0; round < 2; round++) {
+    // The second refresh remembers the verdict: the archive is neither fetched nor read again.
+    const view = await gateway.refresh();
+    assert.deepEqual([...view.packages.values()].map((p) => p.cpv), ['app-misc/demo-1.0']);
+    const index = await (await fetch(`${gwUrl}/Packages`)).text();
+    assert.match(index, /CPV: app-misc\/demo-1\.0/);
+    assert.doesNotMatch(index, /escape/);
+    const status = (await (await fetch(`${gwUrl}/-/status`)).json()) as { decisions: { cpv: string; status: string }[]; refused: { cpv: string; archive: string; code: string; reason: string }[] };
+    assert.equal(status.decisions.find((d) => d.cpv === 'app-misc/escape-1.0')?.status, 'trusted', 'the policy trusts it; the archive is what is refused');
+    assert.equal(status.refused.length, 1);
+    const r = status.refused[0]!;
+    assert.equal(r.cpv, 'app-misc/escape-1.0');
+    assert.equal(r.archive, hostileSha);
+    assert.equal(r.code, 'HOSTILE_ENTRY');
+    assert.match(r.reason, /"image\/\.\.\/\.\.\/escape".*rule dot-dot/);
+    assert.equal(await blobs.has(hostileSha), false, 'the refused archive is not kept');
+  }
+});
