@@ -18,6 +18,7 @@ import { BinswarmError } from '../errors.js';
 import { decompressor, suffixFor } from './compression.js';
 import { readGpkg } from './gpkg-read.js';
 import { ImageEntryRule } from './image-entry.js';
+import { strictTarEntries } from './tar-strict.js';
 import { asTypedStreamError, limitError, pipeEntry, tarEntries } from './tar.js';
 
 export type ExtractErrorCode = 'LINK_ESCAPE' | 'TARGET_EXISTS' | 'BAD_ENTRY';
@@ -74,7 +75,8 @@ export async function extractTar(source: Readable, target: string, opts: Extract
   const result: ExtractResult = { entries: 0, bytes: 0 };
   const rule = new ImageEntryRule(opts.stripPrefix, target);
   try {
-    for await (const { header, stream } of tarEntries(source, { maxEntries: opts.maxEntries ?? 1_000_000, maxTotalBytes: maxTotal }, target)) {
+    // Framed as the reader that verified the package frames it (tar-strict.ts), checked by the same rule.
+    for await (const { header, stream } of strictTarEntries(source, { maxEntries: opts.maxEntries ?? 1_000_000, maxTotalBytes: maxTotal }, target)) {
       const { type, parts, target: linkTo } = rule.check(header);
       result.entries++;
       let mode = (header.mode ?? 0o644) & 0o7777;

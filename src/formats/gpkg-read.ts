@@ -12,7 +12,8 @@ import { BinswarmError } from '../errors.js';
 import { assertSupported, compressionFromName, decompressor, sniffCompression, type Compression } from './compression.js';
 import { digestImageTar } from './image-tar.js';
 import { checkMember, MANIFEST_HASHES, parseManifest, type Manifest } from './manifest.js';
-import { HashThread, inlineHash } from './hash-thread.js';
+import { HashThreads, inlineHash } from './hash-thread.js';
+import { sharedReadStream } from './shared-read.js';
 import { parseMetadata, type PackageMetadata } from './metadata.js';
 import { limitError, pipeEntry, readEntry, tarEntries, type TarLimits } from './tar.js';
 
@@ -59,22 +60,34 @@ export interface ReadOptions {
   /** Also compute MD5 and SHA1 of the archive (the digests a Packages index carries). */
   portageDigests?: boolean;
   signal?: AbortSignal;
+  /** Use the worker threads whatever the size (tests: both paths must agree). Default: only for big archives. */
+  threads?: boolean;
 }
 
 function gpkgError(code: GpkgErrorCode, message: string, subject?: string): BinswarmError<GpkgErrorCode> {
   return new BinswarmError(code, message, { subject });
 }
 
-/** Counts decompressed bytes, failing past an absolute limit or a suspicious ratio. */
-function byteLimiter(max: number, ratio: number, floor: number, compressedSoFar: () => number, what: string, subject?: string): Transform {
+/** Counts decompressed bytes; throws past an absolute limit or a suspicious ratio. */
+function limitCheck(max: number, ratio: number, floor: number, compressedSoFar: () => number, what: string, subject?: string): (bytes: number) => void {
   let n = 0;
+  return (bytes) => {
+    n += bytes;
+    if (n > max) throw limitError(`${what} decompresses to more than ${max} bytes`, subject);
+    if (n > floor && n > ratio * Math.max(1, compressedSoFar())) throw limitError(`${what} expands more than ${ratio}:1 (decompression bomb?)`, subject);
+  };
+}
+
+/** limitCheck as a Transform. */
+function byteLimiter(max: number, ratio: number, floor: number, compressedSoFar: () => number, what: string, subject?: string): Transform {
+  const check = limitCheck(max, ratio, floor, compressedSoFar, what, subject);
   return new Transform({
     highWaterMark: 1 << 20,
     transform(chunk: Buffer, _enc, cb) {
-      n += chunk.length;
-      if (n > max) return cb(limitError(`${what} decompresses to more than ${max} bytes`, subject));
-      if (n > floor && n > ratio * Math.max(1, compressedSoFar())) {
-        return cb(limitError(`${what} expands more than ${ratio}:1 (decompression bomb?)`, subject));
+      try {
+        check(chunk.length);
+      } catch (e) {
+        return cb(e as Error);
       }
       cb(null, chunk);
     },
@@ -106,21 +119,22 @@ function decompressMember(member: Readable, name: string, subject: string | unde
 
 export async function readGpkg(path: string, opts: ReadOptions = {}): Promise<GpkgContents> {
   const size = (await stat(path)).size;
-  const file = createReadStream(path, { highWaterMark: 1 << 20, signal: opts.signal });
-  const thread = size >= THREAD_MIN_BYTES ? new HashThread() : undefined;
+  const threads = size >= THREAD_MIN_BYTES || opts.threads === true ? new HashThreads() : undefined;
+  // With workers, the archive is read into shared buffers they hash without a copy.
+  const file = threads ? sharedReadStream(path, { signal: opts.signal, throttle: () => threads.room() }) : createReadStream(path, { highWaterMark: 1 << 20, signal: opts.signal });
   try {
-    return await readGpkgFrom(file, size, thread, opts);
+    return await readGpkgFrom(file, path, size, threads, opts);
   } finally {
     file.destroy();
-    await thread?.close();
+    await threads?.close();
   }
 }
 
-/** Big archives hash their compressed side in a worker (see hash-thread.ts); small ones inline. */
+/** Big archives hash their compressed side on worker threads (hash-thread.ts); small ones inline (a worker costs ~20 ms to start). */
 const THREAD_MIN_BYTES = 16 << 20;
 
 /** The Manifest's digests of one member, keyed by Manifest name (BLAKE2B, SHA512). */
-function memberHash(thread: HashThread | undefined, large: boolean): { update(c: Buffer): void; size: () => number; digest(): Promise<Record<string, string>> } {
+function memberHash(thread: HashThreads | undefined, large: boolean): { update(c: Buffer): void; size: () => number; digest(): Promise<Record<string, string>> } {
   const names = Object.keys(MANIFEST_HASHES);
   const h = thread && large ? thread.stream(names.map((n) => MANIFEST_HASHES[n]!)) : inlineHash(names.map((n) => MANIFEST_HASHES[n]!));
   return {
@@ -133,8 +147,7 @@ function memberHash(thread: HashThread | undefined, large: boolean): { update(c:
   };
 }
 
-async function readGpkgFrom(file: Readable, size: number, thread: HashThread | undefined, opts: ReadOptions): Promise<GpkgContents> {
-  const path = (file as unknown as { path: string }).path;
+async function readGpkgFrom(file: Readable, path: string, size: number, thread: HashThreads | undefined, opts: ReadOptions): Promise<GpkgContents> {
   const subject = path;
   const limits = { ...DEFAULT_GPKG_LIMITS, ...opts.limits };
   const archiveAlgs = opts.portageDigests ? ['sha256', 'md5', 'sha1'] : ['sha256'];
@@ -168,7 +181,7 @@ async function readGpkgFrom(file: Readable, size: number, thread: HashThread | u
     if (manifest !== undefined) throw gpkgError('BAD_MEMBER', `member '${base}' follows the Manifest, which must be last`, subject);
     index++;
 
-    const digester = memberHash(thread, header.size !== undefined && header.size >= THREAD_MIN_BYTES);
+    const digester = memberHash(thread, opts.threads === true || (header.size !== undefined && header.size >= THREAD_MIN_BYTES));
     if (base === 'Manifest') {
       const bytes = await readEntry(stream, 1 << 20, 'Manifest', subject);
       manifest = parseManifest(bytes, subject);

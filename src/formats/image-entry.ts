@@ -24,6 +24,10 @@
  *                       an earlier regular file of the image
  *   device              character/block devices and FIFOs: a device node is a
  *                       window onto the host's hardware, outside any root
+ *   hidden-content      a directory, link or device with a non-zero size:
+ *                       tar-stream skips that many bytes as its content,
+ *                       Python's tarfile (Portage) reads them as further
+ *                       entries — entries nobody checked
  *   unsupported-type    anything else (sparse, volume labels, unknown flags)
  *
  * Symlinks may point anywhere, absolute targets included: a symlink is
@@ -47,6 +51,7 @@ export type HostileRule =
   | 'duplicate'
   | 'hardlink-target'
   | 'device'
+  | 'hidden-content'
   | 'unsupported-type';
 
 /** A refused entry: `entry` is the name as stored, `rule` one of HostileRule. */
@@ -71,6 +76,7 @@ export interface RawImageEntry {
   name: string;
   type: string | null | undefined;
   linkname?: string | null;
+  size?: number;
 }
 
 export interface CheckedImageEntry {
@@ -137,6 +143,7 @@ export class ImageEntryRule {
     if ('rule' in n) this.refuse(e.name, n.rule, n.why);
     const parts = n.parts;
     const path = parts.length === 0 ? '.' : parts.join('/');
+    if (type !== 'file' && (e.size ?? 0) > 0) this.refuse(e.name, 'hidden-content', `a ${type} with ${e.size} bytes of content, which extractors read differently`);
     if (type === 'chardev' || type === 'blockdev' || type === 'fifo') this.refuse(e.name, 'device', `${type === 'fifo' ? 'a FIFO' : 'a device node'} in a package`);
     if (parts.length === 0 && type !== 'dir') this.refuse(e.name, 'root-not-directory', `the image root is a ${type}, not a directory`);
     // Old archivers marked directories by a trailing '/' alone, and Python's tarfile still reads them so.

@@ -1,13 +1,15 @@
 /**
  * Reads an image tar (`image/...` entries) into an ImageDigester without
- * touching the disk: file contents are hashed as they stream past. Every
- * entry passes the image entry rule (image-entry.ts) first.
+ * touching the disk: file contents are hashed as they stream past. The tar
+ * is framed as Portage's extractor frames it (tar-strict.ts) and every entry
+ * passes the image entry rule (image-entry.ts) first.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { ImageDigester } from './digests.js';
+import { ImageDigester, type ImageEntry } from './digests.js';
 import { ImageEntryRule } from './image-entry.js';
-import { tarEntries, type TarLimits } from './tar.js';
+import { tarError, type TarLimits } from './tar.js';
+import { StrictTarParser } from './tar-strict.js';
 
 export interface ImageSummary {
   imageDigest: string;
@@ -23,26 +25,59 @@ export async function digestImageTar(source: Readable, limits: Partial<TarLimits
   const rule = new ImageEntryRule(layout === 'gpkg' ? 'image' : undefined, subject);
   const digester = new ImageDigester();
   let bytes = 0;
-  for await (const { header, stream } of tarEntries(source, limits, subject)) {
-    const { type, path, target } = rule.check(header);
-    const base = { type, path, mode: header.mode ?? 0, uid: header.uid ?? 0, gid: header.gid ?? 0 };
-    if (type === 'file') {
-      const h = createHash('sha256');
-      let size = 0;
-      for await (const chunk of stream) {
-        h.update(chunk as Buffer);
-        size += (chunk as Buffer).length;
+  let file: { base: Omit<ImageEntry, 'size' | 'sha256'>; hash: Hash; size: number } | undefined;
+  // Synchronous from the source's 'data' events: the decompressor is read as fast as it writes (tar-strict.ts).
+  const parser = new StrictTarParser(
+    {
+      entry(h) {
+        const { type, path, target } = rule.check(h);
+        const base = { type, path, mode: h.mode, uid: h.uid, gid: h.gid };
+        if (type === 'file') file = { base, hash: createHash('sha256'), size: 0 };
+        else if (type === 'symlink') digester.add({ ...base, target: h.linkname ?? '' }, subject);
+        // Hard link targets are archive names; the digest holds them image-relative, like paths.
+        else if (type === 'hardlink') digester.add({ ...base, target }, subject);
+        else digester.add(base, subject);
+      },
+      data(chunk) {
+        file!.hash.update(chunk);
+        file!.size += chunk.length;
+      },
+      endEntry() {
+        if (!file) return;
+        bytes += file.size;
+        digester.add({ ...file.base, size: file.size, sha256: file.hash.digest('hex') }, subject);
+        file = undefined;
+      },
+    },
+    limits,
+    subject,
+  );
+  await new Promise<void>((resolve, reject) => {
+    let done = false;
+    const fail = (e: unknown) => {
+      if (done) return;
+      done = true;
+      source.destroy();
+      reject(e);
+    };
+    source.on('data', (chunk: Buffer) => {
+      if (done) return;
+      try {
+        parser.push(chunk);
+      } catch (e) {
+        fail(e);
       }
-      bytes += size;
-      digester.add({ ...base, size, sha256: h.digest('hex') }, subject);
-    } else if (type === 'symlink') {
-      digester.add({ ...base, target: header.linkname ?? '' }, subject);
-    } else if (type === 'hardlink') {
-      // Hard link targets are archive names; the digest holds them image-relative, like paths.
-      digester.add({ ...base, target }, subject);
-    } else {
-      digester.add(base, subject);
-    }
-  }
+    });
+    source.once('end', () => {
+      try {
+        parser.end();
+      } catch (e) {
+        return fail(e);
+      }
+      done = true;
+      resolve();
+    });
+    source.once('error', (e) => fail(tarError(e, subject)));
+  });
   return { imageDigest: digester.digest(), entries: digester.count, bytes };
 }

@@ -33,7 +33,7 @@ export interface TarEntry {
   stream: Readable;
 }
 
-function tarError(e: unknown, subject: string | undefined): BinswarmError {
+export function tarError(e: unknown, subject: string | undefined): BinswarmError {
   if (e instanceof BinswarmError) return subject === undefined ? e : e.withSubject(subject);
   const msg = (e as Error)?.message ?? String(e);
   if (/unexpected end/i.test(msg)) return new BinswarmError<TarErrorCode>('TRUNCATED', 'tar stream is truncated', { cause: e, subject });
