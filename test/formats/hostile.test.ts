@@ -4,7 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { extractGpkgImage } from '../../src/formats/extract.js';
+import { Readable } from 'node:stream';
+import { extractGpkgImage, extractTar } from '../../src/formats/extract.js';
+import { readGpkg } from '../../src/formats/gpkg-read.js';
 import { inspectPackage } from '../../src/formats/inspect.js';
 import { runCli } from '../helpers/cli.js';
 import { fixturesDir, hasFixtures, hasProgram, need, portageToolsDir, tempDir } from '../helpers/env.js';
@@ -160,7 +162,62 @@ const HOSTILE_IMAGES: [string, Buffer | (() => Promise<Buffer>)][] = [
   ['device', rawTar([{ name: 'image/dev/mem', typeflag: '3' }])],
   ['device', rawTar([{ name: 'image/run/fifo', typeflag: '6' }])],
   ['unsupported-type', rawTar([{ name: 'image/sparse', typeflag: 'S', data: Buffer.from('x') }])],
+  // tar-stream skipped a symlink's "content"; Python's tarfile (Portage) reads it as the next entry.
+  ['hidden-content', rawTar([{ name: 'image/s', typeflag: '2', linkname: 'x', data: rawTar([{ name: 'image/../../etc/cron.d/evil', data: Buffer.from('* * * * * root sh\n') }]) }])],
+  ['hidden-content', rawTar([{ name: 'image/d/', typeflag: '5', data: Buffer.alloc(512, 1) }])],
 ];
+
+/** Archives Portage's tarfile would frame differently from a lenient reader: refused as a whole. */
+const AMBIGUOUS_TARS: [string, Buffer][] = [
+  ['an entry after the end-of-archive zero block', Buffer.concat([rawTar([{ name: 'image/', typeflag: '5' }]).subarray(0, 1024), rawTar([{ name: 'image/late', data: Buffer.from('x') }])])],
+  ['a malformed size field', (() => {
+    const t = rawTar([{ name: 'image/a', data: Buffer.from('x') }]);
+    t.write('0000000001 9', 124, 'latin1');
+    let sum = 0;
+    t.fill(0x20, 148, 156);
+    for (const b of t.subarray(0, 512)) sum += b;
+    t.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+    return t;
+  })()],
+  ['two GNU long names for one entry', rawTar([{ name: '././@LongLink', typeflag: 'L', data: Buffer.from('image/a\0') }, { name: '././@LongLink', typeflag: 'L', data: Buffer.from('image/../../b\0') }, { name: 'x', data: Buffer.from('x') }])],
+  ['a global PAX header that renames entries', rawTar([{ name: 'g', typeflag: 'g', data: Buffer.from('25 path=image/../../evil\n') }, { name: 'image/a', data: Buffer.from('x') }])],
+  ['a bad checksum', (() => {
+    const t = rawTar([{ name: 'image/a', data: Buffer.from('x') }]);
+    t[0] = 0x6a;
+    return t;
+  })()],
+];
+
+test('archives that readers frame differently are refused (BAD_TAR), by the reader and the extractor alike', async (t) => {
+  for (const [what, image] of AMBIGUOUS_TARS) {
+    const bytes = await craftGpkg(await withImage(image));
+    const dir = await tempDir(t);
+    writeFileSync(join(dir, 'p.gpkg.tar'), bytes);
+    await assert.rejects(inspectPackage(join(dir, 'p.gpkg.tar')), (e: { code?: string; message?: string }) => {
+      assert.equal(e.code, 'BAD_TAR', `${what}: ${e.code} ${e.message}`);
+      return true;
+    });
+    await assert.rejects(extractTar(Readable.from([image]), join(dir, 'out'), { stripPrefix: 'image/' }), { code: 'BAD_TAR' }, what);
+    assert.ok(!existsSync(join(dir, 'out')));
+  }
+});
+
+test('big archives (hashed on worker threads) and small ones (inline) read the same', async (t) => {
+  if (!need(t, hasFixtures, '../shared fixtures')) return;
+  for (const rel of ['zstd/app-misc/hello-1.0.gpkg.tar', 'multi/app-misc/hello/hello-1.0-2.gpkg.tar']) {
+    const p = join(fixturesDir, rel);
+    const inline = await readGpkg(p, { portageDigests: true });
+    const threaded = await readGpkg(p, { portageDigests: true, threads: true });
+    assert.deepEqual(threaded, inline, rel);
+  }
+  const dir = await tempDir(t);
+  const m = await demoMembers();
+  const wrong = Buffer.from(manifestFor(m).toString().replace(/SHA512 ([0-9a-f])/, (_s, c: string) => `SHA512 ${c === '0' ? '1' : '0'}`));
+  writeFileSync(join(dir, 'bad.gpkg.tar'), await craftGpkg(m, wrong));
+  await assert.rejects(readGpkg(join(dir, 'bad.gpkg.tar'), { threads: true }), { code: 'MANIFEST_MISMATCH' });
+  writeFileSync(join(dir, 'hostile.gpkg.tar'), await craftGpkg(await withImage(HOSTILE_IMAGES[1]![1] as Buffer)));
+  await assert.rejects(readGpkg(join(dir, 'hostile.gpkg.tar'), { threads: true }), { code: 'HOSTILE_ENTRY', rule: 'dot-dot' });
+});
 
 test('every hostile image entry is refused with its rule, wherever the package is read', async (t) => {
   for (const [rule, image] of HOSTILE_IMAGES) {

@@ -9,9 +9,11 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parseAtom } from '../../src/formats/atom.js';
-import { depAbiFromDepend } from '../../src/formats/digests.js';
+import { createHash } from 'node:crypto';
+import { depAbiFromDepend, ImageDigester } from '../../src/formats/digests.js';
 import { extractTar } from '../../src/formats/extract.js';
-import type { HostileEntryError } from '../../src/formats/image-entry.js';
+import { ImageEntryRule, type HostileEntryError } from '../../src/formats/image-entry.js';
+import { tarEntries } from '../../src/formats/tar.js';
 import { digestImageTar } from '../../src/formats/image-tar.js';
 import { inspectPackage } from '../../src/formats/inspect.js';
 import { parseManifest } from '../../src/formats/manifest.js';
@@ -120,6 +122,28 @@ test('gpkg reader: random bytes and mutated archives give only typed errors', as
   );
 });
 
+/** The image digest as computed before tar-strict.ts: tar-stream framing, the same rule and digester. */
+async function tarStreamDigest(tar: Buffer): Promise<{ imageDigest: string }> {
+  const rule = new ImageEntryRule('image');
+  const digester = new ImageDigester();
+  for await (const { header, stream } of tarEntries(Readable.from([tar]))) {
+    const { type, path, target } = rule.check(header);
+    const base = { type, path, mode: header.mode ?? 0, uid: header.uid ?? 0, gid: header.gid ?? 0 };
+    if (type === 'file') {
+      const h = createHash('sha256');
+      let size = 0;
+      for await (const c of stream) {
+        h.update(c as Buffer);
+        size += (c as Buffer).length;
+      }
+      digester.add({ ...base, size, sha256: h.digest('hex') });
+    } else if (type === 'symlink') digester.add({ ...base, target: header.linkname ?? '' });
+    else if (type === 'hardlink') digester.add({ ...base, target });
+    else digester.add(base);
+  }
+  return { imageDigest: digester.digest() };
+}
+
 /** Every path under `dir` (lstat, never following links), relative to it. */
 function walk(dir: string, rel = ''): string[] {
   const out: string[] = [];
@@ -167,8 +191,9 @@ test('image tar entries (names, link targets, types): never a crash, never an ac
       mkdirSync(base, { recursive: true });
       let digestErr: BinswarmError | undefined;
       let extractErr: BinswarmError | undefined;
+      let digest: string | undefined;
       try {
-        await digestImageTar(Readable.from([tar]), {}, 'fuzz');
+        digest = (await digestImageTar(Readable.from([tar]), {}, 'fuzz')).imageDigest;
       } catch (e) {
         if (!(e instanceof BinswarmError)) throw new Error(`digest: untyped error: ${(e as Error)?.stack ?? e}`);
         digestErr = e;
@@ -180,6 +205,8 @@ test('image tar entries (names, link targets, types): never a crash, never an ac
         extractErr = e;
       }
       const hostile = (e?: BinswarmError) => (e?.code === 'HOSTILE_ENTRY' ? (e as HostileEntryError).rule : undefined);
+      // The strict framing changes no digest: what it accepts, tar-stream reads to the same imageDigest.
+      if (!digestErr) assert.equal((await tarStreamDigest(tar)).imageDigest, digest, JSON.stringify(entries));
       // One rule: what the reader accepts extracts, and both refuse the same entries for the same reason.
       assert.equal(hostile(extractErr), hostile(digestErr), `${digestErr?.message} / ${extractErr?.message}`);
       assert.equal(!!extractErr, !!digestErr, `${digestErr?.message} / ${extractErr?.message}`);
