@@ -204,10 +204,9 @@ async function readGpkgFrom(file: Readable, path: string, size: number, thread: 
       if (image) throw gpkgError('BAD_MEMBER', 'two image members', subject);
       const m = decompressMember(stream, base, subject, (c) => digester.update(c));
       compression = m.compression;
-      const limited = m.out.pipe(byteLimiter(limits.maxImageBytes, limits.maxRatio, limits.ratioFloor, m.rawBytes, base, subject));
-      m.out.on('error', (e) => limited.destroy(e));
-      limited.on('close', () => m.out.destroy());
-      image = await digestImageTar(limited, limits.image, subject);
+      // Straight from the decompressor, limits checked per chunk: no stream stage in between.
+      const check = limitCheck(limits.maxImageBytes, limits.maxRatio, limits.ratioFloor, m.rawBytes, base, subject);
+      image = await digestImageTar(m.out, limits.image, subject, 'gpkg', (c) => check(c.length));
     } else {
       throw gpkgError('BAD_MEMBER', `unexpected member '${base}'`, subject);
     }

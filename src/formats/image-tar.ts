@@ -21,7 +21,8 @@ export interface ImageSummary {
 /** gpkg images hold `image/...`; XPAK tarballs hold the tree itself (`./usr/...`). */
 export type ImageLayout = 'gpkg' | 'xpak';
 
-export async function digestImageTar(source: Readable, limits: Partial<TarLimits>, subject?: string, layout: ImageLayout = 'gpkg'): Promise<ImageSummary> {
+/** `onChunk` sees each decompressed chunk first (byte limits); throwing from it stops the read with that error. */
+export async function digestImageTar(source: Readable, limits: Partial<TarLimits>, subject?: string, layout: ImageLayout = 'gpkg', onChunk?: (c: Buffer) => void): Promise<ImageSummary> {
   const rule = new ImageEntryRule(layout === 'gpkg' ? 'image' : undefined, subject);
   const digester = new ImageDigester();
   let bytes = 0;
@@ -63,6 +64,7 @@ export async function digestImageTar(source: Readable, limits: Partial<TarLimits
     source.on('data', (chunk: Buffer) => {
       if (done) return;
       try {
+        onChunk?.(chunk);
         parser.push(chunk);
       } catch (e) {
         fail(e);
