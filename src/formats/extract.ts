@@ -18,7 +18,7 @@ import { BinswarmError } from '../errors.js';
 import { decompressor, suffixFor } from './compression.js';
 import { readGpkg } from './gpkg-read.js';
 import { ImageEntryRule } from './image-entry.js';
-import { strictTarEntries } from './tar-strict.js';
+import { strictTarEntries } from './tar-strict-entries.js';
 import { asTypedStreamError, limitError, pipeEntry, tarEntries } from './tar.js';
 
 export type ExtractErrorCode = 'LINK_ESCAPE' | 'TARGET_EXISTS' | 'BAD_ENTRY';

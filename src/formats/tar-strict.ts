@@ -23,9 +23,8 @@
  *    are what tar-stream reported before (digests did not change), except
  *    that PAX uid/gid are applied as tarfile applies them.
  */
-import { PassThrough, type Readable } from 'node:stream';
 import { BinswarmError } from '../errors.js';
-import { DEFAULT_TAR_LIMITS, limitError, tarError, type TarErrorCode, type TarLimits } from './tar.js';
+import { DEFAULT_TAR_LIMITS, limitError, type TarErrorCode, type TarLimits } from './tar.js';
 
 /** One entry's header, in tar-stream's vocabulary (type null: a typeflag no image may hold). */
 export interface StrictTarHeader {
@@ -280,98 +279,5 @@ export class StrictTarParser {
     if (this.pax !== undefined) throw bad('two PAX headers for one entry', this.subject);
     if ((records.has('path') && this.longName !== undefined) || (records.has('linkpath') && this.longLink !== undefined)) throw bad('both a GNU long name and a PAX name for one entry (readers disagree on which wins)', this.subject);
     this.pax = records;
-  }
-}
-
-/**
- * The same parser as an iteration over entries with content streams, for
- * extraction (which writes files asynchronously): so the extractor frames an
- * image exactly as the reader that verified it. Content flows through a
- * PassThrough per entry; when one is full the source pauses.
- */
-export async function* strictTarEntries(source: Readable, limits: Partial<TarLimits> = {}, subject?: string): AsyncGenerator<{ header: StrictTarHeader; stream: Readable }, void, undefined> {
-  const queue: { header: StrictTarHeader; stream: PassThrough }[] = [];
-  let current: PassThrough | undefined;
-  let failure: unknown;
-  let ended = false;
-  let waiting: (() => void) | undefined;
-  let paused = false;
-  const wake = () => {
-    const w = waiting;
-    waiting = undefined;
-    w?.();
-  };
-  const fail = (e: unknown) => {
-    failure ??= e;
-    current?.destroy(e as Error);
-    source.destroy();
-    wake();
-  };
-  const parser = new StrictTarParser(
-    {
-      entry(header) {
-        current = new PassThrough({ highWaterMark: 1 << 20 });
-        queue.push({ header, stream: current });
-        wake();
-      },
-      data(bytes) {
-        if (!current!.write(bytes) && !paused) {
-          paused = true;
-          source.pause();
-          current!.once('drain', () => {
-            paused = false;
-            source.resume();
-          });
-        }
-      },
-      endEntry() {
-        current!.end();
-        current = undefined;
-      },
-    },
-    limits,
-    subject,
-  );
-  source.on('data', (chunk: Buffer) => {
-    if (failure !== undefined) return;
-    try {
-      parser.push(chunk);
-    } catch (e) {
-      fail(e);
-    }
-  });
-  source.once('end', () => {
-    try {
-      parser.end();
-    } catch (e) {
-      return fail(e);
-    }
-    ended = true;
-    wake();
-  });
-  source.once('error', (e) => fail(tarError(e, subject)));
-  try {
-    for (;;) {
-      const next = queue.shift();
-      if (next) {
-        yield next;
-        // Whatever the consumer left of this entry is drained so the source can move on.
-        if (!next.stream.readableEnded && !next.stream.destroyed) {
-          await new Promise<void>((resolve) => {
-            next.stream.once('end', resolve).once('close', resolve).once('error', resolve);
-            next.stream.resume();
-          });
-        }
-        continue;
-      }
-      if (failure !== undefined) throw failure;
-      if (ended) return;
-      await new Promise<void>((resolve) => (waiting = resolve));
-    }
-  } finally {
-    if (!ended) {
-      current?.destroy();
-      source.destroy();
-    }
   }
 }
