@@ -3,7 +3,7 @@ import { BinswarmError } from '../errors.js';
 import type { Envelope } from '../trust/dsse.js';
 import type { PrivateKey } from '../trust/keys.js';
 import { signRequest } from '../trust/request-signing.js';
-import { MAX_BATCH, type ArchiveReply, type AttestationAccepted, type BatchResult, type DisputeReply, type Info, type Logged, type PackagesReply, type Page, type SignedEntry } from './v1.js';
+import { MAX_BATCH, type ArchiveReply, type AssignmentsReply, type AttestationAccepted, type BatchResult, type DisputeReply, type Info, type Logged, type PackagesReply, type Page, type PlacementReply, type SignedEntry } from './v1.js';
 
 export type ClientErrorCode = 'COORDINATOR_UNREACHABLE' | 'COORDINATOR_ERROR';
 
@@ -58,8 +58,15 @@ export class CoordinatorClient {
     }
     return out;
   }
-  announceHolder(sha256: string, url: string): Promise<unknown> {
-    return this.request('POST', `/v1/archives/${sha256}/holders`, { url });
+  /** I hold this archive (partial: still downloading; gone: not any more). */
+  announceHolder(sha256: string, url: string, opts: { partial?: boolean; gone?: boolean } = {}): Promise<unknown> {
+    return this.request('POST', `/v1/archives/${sha256}/holders`, { url, ...(opts.partial ? { partial: true } : {}), ...(opts.gone ? { gone: true } : {}) });
+  }
+  placement(): Promise<PlacementReply> {
+    return this.request('GET', '/v1/placement');
+  }
+  assignments(peer: string): Promise<AssignmentsReply> {
+    return this.request('GET', `/v1/mirrors/${peer}/assignments`);
   }
   reportHolder(sha256: string, peer: string, reason: string): Promise<unknown> {
     return this.request('POST', `/v1/archives/${sha256}/reports`, { peer, reason: reason.slice(0, 500) });

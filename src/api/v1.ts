@@ -50,13 +50,15 @@ export const ROUTES = {
   },
   announceHolder: {
     method: 'POST', url: '/v1/archives/:sha256/holders', summary: 'Announce that the signing peer serves this archive', signed: true,
-    schema: { params: { type: 'object', required: ['sha256'], properties: { sha256: hex64 } }, body: { type: 'object', additionalProperties: false, required: ['url'], properties: { url: { type: 'string', maxLength: 500, pattern: '^https?://' } } } },
+    schema: { params: { type: 'object', required: ['sha256'], properties: { sha256: hex64 } }, body: { type: 'object', additionalProperties: false, required: ['url'], properties: { url: { type: 'string', maxLength: 500, pattern: '^https?://' }, partial: { type: 'boolean' }, gone: { type: 'boolean' } } } },
   },
   reportHolder: {
     method: 'POST', url: '/v1/archives/:sha256/reports', summary: 'Report a holder that served wrong bytes', signed: true,
     schema: { params: { type: 'object', required: ['sha256'], properties: { sha256: hex64 } }, body: { type: 'object', additionalProperties: false, required: ['peer', 'reason'], properties: { peer: hex64, reason: { type: 'string', maxLength: 500 } } } },
   },
-  archive: { method: 'GET', url: '/v1/archives/:sha256', summary: 'An archive and its holders', schema: { params: { type: 'object', required: ['sha256'], properties: { sha256: hex64 } } } },
+  archive: { method: 'GET', url: '/v1/archives/:sha256', summary: 'An archive and its holders (complete and partial; banned and unhealthy ones left out)', schema: { params: { type: 'object', required: ['sha256'], properties: { sha256: hex64 } } } },
+  placement: { method: 'GET', url: '/v1/placement', summary: 'Mirrors (health, quota, domain) and where each archive is placed, with its replica target and live holders', schema: {} },
+  assignments: { method: 'GET', url: '/v1/mirrors/:peer/assignments', summary: 'Archives placed on one mirror', schema: { params: { type: 'object', required: ['peer'], properties: { peer: hex64 } } } },
   packages: {
     method: 'GET', url: '/v1/packages', summary: 'Attestations by CPV, CHOST or configKey, grouped by buildKey, with binrev and dispute state',
     schema: { querystring: { type: 'object', additionalProperties: false, properties: { cpv: { type: 'string', maxLength: 300 }, chost: { type: 'string', maxLength: 100 }, configKey: hex64, ...page.properties } } },
@@ -136,6 +138,47 @@ export interface Holder {
   peer: string;
   url: string;
   failures: number;
+  /** Still downloading: serves the pieces its `.have` bitmap shows. */
+  partial?: boolean;
+}
+
+export interface MirrorInfo {
+  peer: string;
+  url: string | null;
+  domain: string | null;
+  capacity: number;
+  live: boolean;
+  lastSeen: number;
+  probeFailures: number;
+  assigned: number;
+  assignedBytes: number;
+}
+
+export interface PlacedArchive {
+  sha256: string;
+  size: number;
+  target: number;
+  demand: number;
+  /** Mirrors it is placed on. */
+  mirrors: string[];
+  /** Live complete holders (mirrors or not). */
+  holders: number;
+}
+
+export interface PlacementReply {
+  mirrors: MirrorInfo[];
+  archives: PlacedArchive[];
+}
+
+export interface Assignment {
+  sha256: string;
+  size: number;
+  pieceRoot: string;
+}
+
+export interface AssignmentsReply {
+  peer: string;
+  assignments: Assignment[];
 }
 
 export interface ArchiveReply {

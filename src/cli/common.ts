@@ -1,6 +1,6 @@
 /** What every CLI command shares: its shape, JSON/human output, and error reporting. */
 import type { Command } from 'commander';
-import { isBinswarmError } from '../errors.js';
+import { BinswarmError, isBinswarmError } from '../errors.js';
 
 export interface CliCommand {
   /** A fresh commander Command with options and an async action. */
@@ -36,4 +36,12 @@ export function reportError(e: unknown, opts: { json: boolean }): number {
   process.stderr.write(`binswarm: internal error: ${message.split('\n')[0]}\n`);
   if (opts.json) printJson({ error: { code: 'INTERNAL', message } });
   return EXIT.internal;
+}
+
+/** `20M`, `1.5G`, `4096`, `512k` → bytes (binary units); a clear error otherwise. */
+export function parseSize(text: string, what = 'size'): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)(?:i?B)?$/.exec(text.trim());
+  if (!m) throw new BinswarmError('BAD_ARGUMENT', `${what}: expected a size like 512k, 20M, 1G; got '${text}'`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(m[1]) * mult);
 }

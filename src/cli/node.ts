@@ -2,12 +2,16 @@
 import { Command } from 'commander';
 import Fastify from 'fastify';
 import { CoordinatorClient } from '../api/client.js';
+import { BinswarmError } from '../errors.js';
 import { BlobStore } from '../transfer/blob-store.js';
 import { registerBlobRoutes } from '../node/blob-server.js';
+import { Mirror } from '../node/mirror.js';
+import { SwarmFetcher } from '../transfer/swarm-fetcher.js';
+import { TokenBucket } from '../transfer/token-bucket.js';
 import { publishPkgdir } from '../node/contribute.js';
 import { readEnvelopeFile } from '../trust/files.js';
 import { readPrivateKey } from '../trust/keys.js';
-import { collect, type CliCommand } from './common.js';
+import { collect, parseSize, type CliCommand } from './common.js';
 import { DEFAULT_CHOST, runGateway } from './gateway.js';
 import { parseListen, untilSignal } from './listen.js';
 
@@ -25,20 +29,37 @@ const command: CliCommand = {
       .option('--roles <list>', 'comma-separated: consume,contribute,mirror', 'contribute')
       .option('--watch <pkgdir>', 'contribute this PKGDIR now and whenever it changes (role contribute)')
       .option('--watch-interval <seconds>', 'how often to look at the PKGDIR', '60')
+      .option('--upload-rate <size>', 'upload limit per second for all uploads together, e.g. 20M (default: none)')
+      .option('--max-uploads <n>', 'concurrent uploads; more get 503 + Retry-After', '64')
+      .option('--download-rate <size>', 'download limit per second (mirror fetches), e.g. 50M (default: none)')
+      .option('--quota <size>', 'disk the mirror offers, e.g. 500G (role mirror)')
+      .option('--domain <name>', 'failure domain: site, ISP… (role mirror; replicas avoid sharing one)')
+      .option('--sync-interval <seconds>', 'how often a mirror re-reads its assignments (role mirror)', '60')
       .option('--policy <file>', 'policy for the gateway (role consume)')
       .option('--gateway-listen <host:port>', 'gateway address (role consume)', '127.0.0.1:7680')
       .option('--chost <chost>', 'gateway CHOST', DEFAULT_CHOST)
-      .action(async (o: { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; policy?: string; gatewayListen: string; chost: string }) => {
+      .action(async (o: { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; policy?: string; gatewayListen: string; chost: string; uploadRate?: string; maxUploads: string; downloadRate?: string; quota?: string; domain?: string; syncInterval: string }) => {
         const roles = o.roles.split(',').map((r) => r.trim()).filter(Boolean);
         const { host, port } = parseListen(o.listen);
         const key = await readPrivateKey(o.key);
         const store = await BlobStore.open(o.data);
-        const app = Fastify({ logger: false });
-        registerBlobRoutes(app, store);
+        const isMirror = roles.includes('mirror');
+        if (isMirror && !o.quota) throw new BinswarmError('BAD_ARGUMENT', 'role mirror needs --quota SIZE');
+        // Downloaders keep connections alive; on shutdown they are cut, not waited for.
+        const app = Fastify({ logger: false, forceCloseConnections: true });
+        const stats = registerBlobRoutes(app, store, { maxConcurrent: Number(o.maxUploads), bucket: o.uploadRate ? new TokenBucket(parseSize(o.uploadRate, '--upload-rate')) : undefined });
+        let mirror: Mirror | undefined;
+        app.get('/health', async () => ({ ok: true }));
+        app.get('/status', async () => ({ keyId: key.publicKey.id, roles, bytesServed: stats.bytesServed, uploads: stats.active, requests: stats.requests, mirror: mirror?.status ?? null }));
         const listening = await app.listen({ host, port });
         const publicUrl = o.publicUrl ?? listening;
         const client = new CoordinatorClient(o.coordinator, key);
-        await client.registerPeer({ roles: roles.filter((r) => ['consume', 'contribute', 'mirror', 'build', 'witness'].includes(r)), url: publicUrl });
+        const knownRoles = roles.filter((r) => ['consume', 'contribute', 'mirror', 'build', 'witness'].includes(r));
+        if (isMirror) {
+          const fetcher = new SwarmFetcher(store, { client, report: true, announceUrl: publicUrl, bucket: o.downloadRate ? new TokenBucket(parseSize(o.downloadRate, '--download-rate')) : undefined });
+          mirror = new Mirror({ client, keyId: key.publicKey.id, store, fetcher, publicUrl, roles: knownRoles, quota: parseSize(o.quota!, '--quota'), domain: o.domain ?? null, log: (l) => process.stderr.write(`mirror: ${l}\n`) });
+          await mirror.register();
+        } else await client.registerPeer({ roles: knownRoles, url: publicUrl });
         // Re-announce what we hold (after a restart, or a coordinator that lost state).
         for await (const b of store.list()) if (await client.archive(b.sha256)) await client.announceHolder(b.sha256, publicUrl).catch(() => undefined);
         const certificates = await Promise.all(o.cert.map(readEnvelopeFile));
@@ -66,7 +87,9 @@ const command: CliCommand = {
           timer = setInterval(() => void pass().catch((e) => process.stderr.write(`node: contribute failed: ${(e as Error).message}\n`)), Number(o.watchInterval) * 1000);
         }
         process.stdout.write(`${JSON.stringify({ listening, publicUrl, keyId: key.publicKey.id, roles })}\n`);
+        const stopMirror = mirror?.run(Number(o.syncInterval) * 1000);
         const stopNode = async () => {
+          stopMirror?.();
           if (timer) clearInterval(timer);
           await app.close();
         };

@@ -10,13 +10,14 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { isBinswarmError, BinswarmError } from '../errors.js';
 import { MerkleLog } from '../log/log.js';
-import { ERROR_SCHEMA, ROUTES, type ArchiveReply, type Info, type PackageGroup, type RouteSpec } from '../api/v1.js';
+import { ERROR_SCHEMA, ROUTES, type ArchiveReply, type AssignmentsReply, type Info, type PackageGroup, type PlacementReply, type RouteSpec } from '../api/v1.js';
 import type { Envelope } from '../trust/dsse.js';
 import { writeKeyPair } from '../trust/files.js';
 import { generateKey, readPrivateKey, type PublicKey } from '../trust/keys.js';
 import { MAX_SKEW_MS, verifyRequest, type SignedBy } from '../trust/request-signing.js';
 import { VerifyPool } from '../trust/verify-pool.js';
 import { ingestAttestation, ingestAttestations, ingestCertificate, ingestRevocation, latestCheckpoint, type Coordinator } from './ingest.js';
+import { computePlacement, DEFAULT_TRACKER, liveHolders, startProber, type TrackerPolicy } from './mirrors.js';
 import { openStore } from './store/sql-store.js';
 import type { Store } from './store/types.js';
 
@@ -43,6 +44,10 @@ export interface CoordinatorOptions {
   ratePerMinute?: number;
   logLevel?: string;
   now?: () => number;
+  /** Tracker bans, mirror liveness, replica minimum (defaults: DEFAULT_TRACKER). */
+  tracker?: Partial<TrackerPolicy>;
+  /** Probe peers' /health this often (off when absent). */
+  probeIntervalMs?: number;
 }
 
 /** Signed objects in log order; `next` is the cursor for the following page (null at the end). */
@@ -77,6 +82,7 @@ export function openApiDocument(): object {
 
 export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ app: FastifyInstance; coordinator: Coordinator }> {
   const now = opts.now ?? Date.now;
+  const tracker: TrackerPolicy = { ...DEFAULT_TRACKER, ...opts.tracker };
   const coordinator: Coordinator = {
     store: opts.store, roots: opts.roots, key: opts.key, origin: opts.origin ?? 'binswarm.local/log', keyName: opts.origin ?? 'binswarm.local/log',
     attestationWindowMs: 24 * 3600 * 1000, now, verifyPool: new VerifyPool({ callerShares: false }),
@@ -109,6 +115,10 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     void reply.status(status).send({ error: body });
   });
   app.addHook('onClose', () => coordinator.verifyPool.close());
+  if (opts.probeIntervalMs) {
+    const stop = startProber(opts.store, { intervalMs: opts.probeIntervalMs, now, log: (m) => app.log.warn(m) });
+    app.addHook('onClose', async () => stop());
+  }
   app.setNotFoundHandler((req, reply) => void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
 
   const verifySigned = async (req: FastifyRequest) => {
@@ -133,20 +143,35 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
   route<unknown, Envelope>(ROUTES.submitRevocation, async (req) => ingestRevocation(coordinator, req.body));
   route<unknown, Envelope>(ROUTES.submitAttestation, async (req) => ingestAttestation(coordinator, req.body));
   route<unknown, { envelopes: Envelope[] }>(ROUTES.submitAttestations, async (req) => ({ results: await ingestAttestations(coordinator, req.body.envelopes) }));
-  route<unknown, { url: string }, { sha256: string }>(ROUTES.announceHolder, async (req) => {
+  route<unknown, { url: string; partial?: boolean; gone?: boolean }, { sha256: string }>(ROUTES.announceHolder, async (req) => {
+    if (req.body.gone) {
+      await s.removeHolder(req.params.sha256, req.signer!.key.id);
+      return { ok: true };
+    }
     if (!(await s.getArchive(req.params.sha256))) throw new BinswarmError('NOT_FOUND', 'no attestation names this archive; submit one first');
-    await s.addHolder({ archiveSha256: req.params.sha256, peer: req.signer!.key.id, url: req.body.url, announcedAt: now() });
+    await s.addHolder({ archiveSha256: req.params.sha256, peer: req.signer!.key.id, url: req.body.url, announcedAt: now(), partial: req.body.partial === true });
     return { ok: true };
   });
   route<unknown, { peer: string; reason: string }, { sha256: string }>(ROUTES.reportHolder, async (req) => {
     req.log.warn({ archive: req.params.sha256, peer: req.body.peer, by: req.signer!.key.id }, `bad holder: ${req.body.reason}`);
-    await s.reportBadHolder(req.params.sha256, req.body.peer);
-    return { ok: true };
+    // One vote per reporter: a single peer cannot take an honest holder out alone (unless banAfterReports is 1).
+    const reports = await s.reportBadHolder(req.params.sha256, req.body.peer, req.signer!.key.id, req.body.reason, now());
+    return { ok: true, reports, banned: reports >= tracker.banAfterReports };
   });
   route<unknown, unknown, { sha256: string }>(ROUTES.archive, async (req): Promise<ArchiveReply> => {
     const a = await s.getArchive(req.params.sha256);
     if (!a) throw new BinswarmError('NOT_FOUND', 'unknown archive');
-    return { ...a, holders: (await s.holdersOf(a.sha256)).map((h) => ({ peer: h.peer, url: h.url, failures: h.failures })) };
+    return { ...a, holders: await liveHolders(s, a.sha256, tracker) };
+  });
+  route(ROUTES.placement, async (): Promise<PlacementReply> => {
+    const { mirrors, archives } = await computePlacement(s, now(), tracker);
+    return { mirrors, archives };
+  });
+  route<unknown, unknown, { peer: string }>(ROUTES.assignments, async (req): Promise<AssignmentsReply> => {
+    const placed = await computePlacement(s, now(), tracker);
+    const mine = new Set(placed.byMirror.get(req.params.peer) ?? []);
+    const archives = await s.placementArchives(now() - tracker.demandWindowMs);
+    return { peer: req.params.peer, assignments: archives.filter((a) => mine.has(a.sha256)).map((a) => ({ sha256: a.sha256, size: a.size, pieceRoot: a.pieceRoot })) };
   });
   route<{ cpv?: string; chost?: string; configKey?: string; after?: number; limit?: number }>(ROUTES.packages, async (req) => {
     const rows = await s.queryAttestations(req.query);

@@ -21,7 +21,8 @@ import { checkLogTimes, encodeLeaf, type StatementLeafType } from '../log/leaf.j
 import { leafHash, verifyInclusion } from '../log/merkle.js';
 import { acceptCheckpoint } from '../log/verifier.js';
 import { BlobStore } from '../transfer/blob-store.js';
-import { WholeArchiveFetcher, type BlobFetcher } from '../transfer/fetch-blob.js';
+import type { BlobFetcher } from '../transfer/fetch-blob.js';
+import { SwarmFetcher } from '../transfer/swarm-fetcher.js';
 import { evaluateTrust, type LoggedStatement, type TrustResult } from '../trust/evaluate.js';
 import type { PrivateKey } from '../trust/keys.js';
 import { publicKeyFromRaw, type NamedKey } from '../trust/keys.js';
@@ -95,7 +96,7 @@ export class Gateway {
 
   static async open(opts: GatewayOptions): Promise<Gateway> {
     const store = await BlobStore.open(opts.dataDir);
-    return new Gateway(opts, store, await loadState(opts.dataDir), opts.fetcher ?? new WholeArchiveFetcher(store));
+    return new Gateway(opts, store, await loadState(opts.dataDir), opts.fetcher ?? new SwarmFetcher(store, { client: new CoordinatorClient(opts.coordinator) }));
   }
 
   current(): GatewayView | undefined {

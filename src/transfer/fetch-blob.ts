@@ -1,7 +1,7 @@
 /**
- * How a node gets an archive it does not have. This slice takes the whole
- * archive from one holder at a time; the piece swarm will implement the same
- * interface. Every byte is checked against the expected sha256 and size
+ * How a node gets an archive it does not have. WholeArchiveFetcher takes the
+ * whole archive from one holder at a time (the simple baseline); the piece
+ * swarm (swarm-fetcher.ts) implements the same interface. Every byte is checked against the expected sha256 and size
  * while it streams into the blob store; a holder that sends anything else
  * is recorded (to report) and the next one is tried.
  */
@@ -19,14 +19,22 @@ export interface FetchResult {
   badHolders: { holder: Holder; reason: string }[];
 }
 
+export interface FetchOptions {
+  signal?: AbortSignal;
+  onProgress?: (bytes: number) => void;
+  /** The attested pieceRoot (the swarm looks it up on the coordinator when absent). */
+  pieceRoot?: string;
+}
+
+/** How the gateway, mirrors and the CLI get an archive: WholeArchiveFetcher, or the piece swarm (SwarmFetcher). */
 export interface BlobFetcher {
-  fetch(sha256: string, size: number, holders: Holder[], opts?: { signal?: AbortSignal; onProgress?: (bytes: number) => void }): Promise<FetchResult>;
+  fetch(sha256: string, size: number, holders: Holder[], opts?: FetchOptions): Promise<FetchResult>;
 }
 
 export class WholeArchiveFetcher implements BlobFetcher {
   constructor(private readonly store: BlobStore, private readonly timeoutMs = 120_000) {}
 
-  async fetch(sha256: string, size: number, holders: Holder[], opts: { signal?: AbortSignal; onProgress?: (bytes: number) => void } = {}): Promise<FetchResult> {
+  async fetch(sha256: string, size: number, holders: Holder[], opts: FetchOptions = {}): Promise<FetchResult> {
     const badHolders: FetchResult['badHolders'] = [];
     for (const holder of holders) {
       const url = `${holder.url.replace(/\/+$/, '')}/${BlobStore.relPath(sha256)}`;

@@ -51,6 +51,18 @@ ALTER TABLE certificates ADD COLUMN log_time {bigint} NOT NULL DEFAULT 0;
 ALTER TABLE revocations ADD COLUMN log_time {bigint} NOT NULL DEFAULT 0;
 `,
   },
+  {
+    // Swarm and mirrors: partial holders, who reported whom (a holder reported by
+    // enough distinct peers is no longer handed out), peer health probes.
+    version: 3,
+    sql: `
+ALTER TABLE holders ADD COLUMN partial INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE holder_reports (archive_sha256 TEXT NOT NULL, peer TEXT NOT NULL, reporter TEXT NOT NULL, reason TEXT NOT NULL, time {bigint} NOT NULL,
+  PRIMARY KEY (archive_sha256, peer, reporter));
+ALTER TABLE peers ADD COLUMN probe_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE peers ADD COLUMN last_probe {bigint};
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -2,7 +2,7 @@
 import { BinswarmError } from '../../errors.js';
 import { nodeMissing, type HashStore, type NodeKey } from '../../log/hash-store.js';
 import { migrate, PgDb, SqliteDb, type Db, type Row } from './db.js';
-import type { ArchiveRecord, AttestationContext, AttestationQuery, AttestationRecord, CertificateRecord, DisputeRecord, HolderRecord, PeerRecord, RevocationRecord, Store, StoreTx } from './types.js';
+import type { ArchiveRecord, AttestationContext, AttestationQuery, AttestationRecord, CertificateRecord, DisputeRecord, HolderRecord, PeerRecord, PlacementArchiveRow, RevocationRecord, Store, StoreTx } from './types.js';
 
 const n = (v: unknown) => Number(v);
 const s = (v: unknown) => (v === null || v === undefined ? null : String(v));
@@ -28,7 +28,7 @@ function dispute(r: Row): DisputeRecord {
 }
 
 function peer(r: Row): PeerRecord {
-  return { keyId: String(r.key_id), publicKey: String(r.public_key), roles: JSON.parse(String(r.roles)) as string[], url: s(r.url), capacity: n(r.capacity), failureDomain: s(r.failure_domain), firstSeen: n(r.first_seen), lastSeen: n(r.last_seen) };
+  return { keyId: String(r.key_id), publicKey: String(r.public_key), roles: JSON.parse(String(r.roles)) as string[], url: s(r.url), capacity: n(r.capacity), failureDomain: s(r.failure_domain), firstSeen: n(r.first_seen), lastSeen: n(r.last_seen), probeFailures: n(r.probe_failures ?? 0), lastProbe: r.last_probe === null || r.last_probe === undefined ? null : n(r.last_probe) };
 }
 
 /** The log's hashes in the log_nodes/log_meta tables. */
@@ -133,6 +133,10 @@ async function selectIn(db: Db, prefix: string, values: string[], suffix = ''): 
     rows.push(...(await db.all(`${prefix} (${part.map(() => '?').join(', ')}) ${suffix}`, part)));
   }
   return rows;
+}
+
+function holder(r: Row): HolderRecord {
+  return { archiveSha256: String(r.archive_sha256), peer: String(r.peer), url: String(r.url), announcedAt: n(r.announced_at), failures: n(r.failures), partial: n(r.partial) === 1 };
 }
 
 function archive(r: Row): ArchiveRecord {
@@ -243,21 +247,47 @@ export class SqlStore implements Store {
     return (await this.db.all('SELECT * FROM archives WHERE output_digest = ?', [outputDigest])).map(archive);
   }
 
-  async addHolder(h: Omit<HolderRecord, 'failures'>): Promise<void> {
+  async addHolder(h: Omit<HolderRecord, 'failures' | 'partial'> & { partial?: boolean }): Promise<void> {
+    const partial = h.partial ? 1 : 0;
     await this.db.tx(async (db) => {
-      const had = await db.run('UPDATE holders SET url = ?, announced_at = ? WHERE archive_sha256 = ? AND peer = ?', [h.url, h.announcedAt, h.archiveSha256, h.peer]);
-      if (had === 0) await db.run('INSERT INTO holders (archive_sha256, peer, url, announced_at, failures) VALUES (?, ?, ?, ?, 0)', [h.archiveSha256, h.peer, h.url, h.announcedAt]);
+      const had = await db.run('UPDATE holders SET url = ?, announced_at = ?, partial = ? WHERE archive_sha256 = ? AND peer = ?', [h.url, h.announcedAt, partial, h.archiveSha256, h.peer]);
+      if (had === 0) await db.run('INSERT INTO holders (archive_sha256, peer, url, announced_at, failures, partial) VALUES (?, ?, ?, ?, 0, ?)', [h.archiveSha256, h.peer, h.url, h.announcedAt, partial]);
     });
   }
 
-  async holdersOf(sha256: string): Promise<HolderRecord[]> {
-    return (await this.db.all('SELECT * FROM holders WHERE archive_sha256 = ? ORDER BY failures, announced_at DESC', [sha256])).map((r) => ({
-      archiveSha256: String(r.archive_sha256), peer: String(r.peer), url: String(r.url), announcedAt: n(r.announced_at), failures: n(r.failures),
-    }));
+  async removeHolder(sha256: string, peerId: string): Promise<void> {
+    await this.db.run('DELETE FROM holders WHERE archive_sha256 = ? AND peer = ?', [sha256, peerId]);
   }
 
-  async reportBadHolder(sha256: string, peerId: string): Promise<void> {
-    await this.db.run('UPDATE holders SET failures = failures + 1 WHERE archive_sha256 = ? AND peer = ?', [sha256, peerId]);
+  async holdersOf(sha256: string): Promise<HolderRecord[]> {
+    return (await this.db.all('SELECT * FROM holders WHERE archive_sha256 = ? ORDER BY failures, partial, announced_at DESC', [sha256])).map(holder);
+  }
+
+  async allHolders(): Promise<HolderRecord[]> {
+    return (await this.db.all('SELECT * FROM holders ORDER BY archive_sha256, peer')).map(holder);
+  }
+
+  async reportBadHolder(sha256: string, peerId: string, reporter = '', reason = '', time = 0): Promise<number> {
+    return this.db.tx(async (db) => {
+      const sql = 'INSERT INTO holder_reports (archive_sha256, peer, reporter, reason, time) VALUES (?, ?, ?, ?, ?) ON CONFLICT (archive_sha256, peer, reporter) DO NOTHING';
+      await db.run(sql, [sha256, peerId, reporter, reason, time]);
+      const c = n((await db.all('SELECT COUNT(*) AS c FROM holder_reports WHERE archive_sha256 = ? AND peer = ?', [sha256, peerId]))[0]!.c);
+      await db.run('UPDATE holders SET failures = ? WHERE archive_sha256 = ? AND peer = ?', [c, sha256, peerId]);
+      return c;
+    });
+  }
+
+  async recordProbe(keyId: string, ok: boolean, time: number): Promise<void> {
+    await this.db.run(ok ? 'UPDATE peers SET probe_failures = 0, last_probe = ? WHERE key_id = ?' : 'UPDATE peers SET probe_failures = probe_failures + 1, last_probe = ? WHERE key_id = ?', [time, keyId]);
+  }
+
+  async placementArchives(since: number): Promise<PlacementArchiveRow[]> {
+    const rows = await this.db.all(
+      `SELECT a.sha256, a.size, a.piece_root, (SELECT COUNT(DISTINCT d.peer) FROM demand d WHERE d.time >= ? AND d.config_key IN
+         (SELECT t.config_key FROM attestations t WHERE t.archive_sha256 = a.sha256)) AS demand FROM archives a ORDER BY a.sha256`,
+      [since],
+    );
+    return rows.map((r) => ({ sha256: String(r.sha256), size: n(r.size), pieceRoot: String(r.piece_root), demand: n(r.demand) }));
   }
 
   async getLeaves(from: number, to: number): Promise<Buffer[]> {

@@ -14,6 +14,9 @@ export interface PeerRecord {
   failureDomain: string | null;
   firstSeen: number;
   lastSeen: number;
+  /** Consecutive failed health probes (read-only here: see recordProbe). */
+  probeFailures?: number;
+  lastProbe?: number | null;
 }
 
 export interface AttestationRecord {
@@ -71,7 +74,18 @@ export interface HolderRecord {
   peer: string;
   url: string;
   announcedAt: number;
+  /** Distinct peers that reported this holder for this archive. */
   failures: number;
+  /** Still downloading: serves only the pieces its bitmap shows. */
+  partial: boolean;
+}
+
+export interface PlacementArchiveRow {
+  sha256: string;
+  size: number;
+  pieceRoot: string;
+  /** Distinct peers that asked for this archive's configKey since the cut-off. */
+  demand: number;
 }
 
 export interface ArchiveRecord {
@@ -150,9 +164,18 @@ export interface Store {
   listDisputes(buildKey?: string): Promise<DisputeRecord[]>;
   getArchive(sha256: string): Promise<ArchiveRecord | undefined>;
   archivesWithOutput(outputDigest: string): Promise<ArchiveRecord[]>;
-  addHolder(h: Omit<HolderRecord, 'failures'>): Promise<void>;
+  /** Adds or refreshes a holder; announcing complete after partial upgrades it. */
+  addHolder(h: Omit<HolderRecord, 'failures' | 'partial'> & { partial?: boolean }): Promise<void>;
+  removeHolder(sha256: string, peer: string): Promise<void>;
   holdersOf(sha256: string): Promise<HolderRecord[]>;
-  reportBadHolder(sha256: string, peer: string): Promise<void>;
+  /** Every holder row (placement's view of what is where). */
+  allHolders(): Promise<HolderRecord[]>;
+  /** Records one peer's report (once per reporter); returns how many distinct peers have reported this holder. */
+  reportBadHolder(sha256: string, peer: string, reporter?: string, reason?: string, time?: number): Promise<number>;
+  /** Health probe result: failures count up, a success resets them. */
+  recordProbe(keyId: string, ok: boolean, time: number): Promise<void>;
+  /** Every archive with its demand since `since` (placement input). */
+  placementArchives(since: number): Promise<PlacementArchiveRow[]>;
   getLeaves(from: number, to: number): Promise<Buffer[]>;
   latestCheckpoint(): Promise<{ size: number; text: string } | undefined>;
   binrevOf(buildKey: string): Promise<number | undefined>;
