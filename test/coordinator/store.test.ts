@@ -119,6 +119,36 @@ function suite(name: string, open: (t: { after: (fn: () => unknown) => void }) =
       assert.equal(await store.demandFor('ck', 60), 1);
       assert.equal(await store.demandFor('ck', 0), 2);
     });
+
+    test('swarm tracker: partial holders, reports counted once per reporter, probes, placement input with demand', async (t) => {
+      const store = await open(t);
+      if (!store) return;
+      await store.addHolder({ archiveSha256: 'a', peer: 'p1', url: 'http://1', announcedAt: 10, partial: true });
+      await store.addHolder({ archiveSha256: 'a', peer: 'p2', url: 'http://2', announcedAt: 5 });
+      assert.deepEqual((await store.holdersOf('a')).map((h) => [h.peer, h.partial]), [['p2', false], ['p1', true]], 'complete holders first');
+      await store.addHolder({ archiveSha256: 'a', peer: 'p1', url: 'http://1', announcedAt: 11 });
+      assert.equal((await store.holdersOf('a')).find((h) => h.peer === 'p1')?.partial, false, 'announcing complete upgrades a partial holder');
+      assert.equal(await store.reportBadHolder('a', 'p1', 'r1', 'bad piece', 1), 1);
+      assert.equal(await store.reportBadHolder('a', 'p1', 'r1', 'again', 2), 1, 'one vote per reporter');
+      assert.equal(await store.reportBadHolder('a', 'p1', 'r2', 'bad piece', 3), 2);
+      assert.equal((await store.holdersOf('a')).find((h) => h.peer === 'p1')?.failures, 2);
+      await store.removeHolder('a', 'p2');
+      assert.deepEqual((await store.allHolders()).map((h) => h.peer), ['p1']);
+      await store.upsertPeer({ keyId: 'm1', publicKey: 'pk', roles: ['mirror'], url: 'http://m', capacity: 1000, failureDomain: 'A', firstSeen: 1, lastSeen: 1 });
+      await store.recordProbe('m1', false, 5);
+      await store.recordProbe('m1', false, 6);
+      assert.deepEqual([(await store.getPeer('m1'))?.probeFailures, (await store.getPeer('m1'))?.lastProbe], [2, 6]);
+      await store.recordProbe('m1', true, 7);
+      assert.equal((await store.getPeer('m1'))?.probeFailures, 0);
+      await store.transaction(async (tx) => {
+        await tx.insertArchives([{ sha256: 'a', size: 5, pieceRoot: 'r', outputDigest: 'o' }, { sha256: 'b', size: 7, pieceRoot: 'q', outputDigest: 'o2' }]);
+        await tx.insertAttestations([att(1, { archiveSha256: 'a', configKey: 'ckA' }), att(2, { archiveSha256: 'b', configKey: 'ckB' })]);
+      });
+      await store.recordDemand('u1', 'ckA', 100);
+      await store.recordDemand('u2', 'ckA', 100);
+      await store.recordDemand('u3', 'ckB', 10);
+      assert.deepEqual(await store.placementArchives(50), [{ sha256: 'a', size: 5, pieceRoot: 'r', demand: 2 }, { sha256: 'b', size: 7, pieceRoot: 'q', demand: 0 }]);
+    });
   });
 }
 
