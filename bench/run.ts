@@ -18,6 +18,7 @@ const CASES: Record<string, () => Promise<{ default: BenchCase }>> = {
   trust: () => import('./trust.js'),
   merkle: () => import('./merkle.js'),
   coordinator: () => import('./coordinator.js'),
+  swarm: () => import('./swarm.js'),
 };
 
 async function main(): Promise<void> {

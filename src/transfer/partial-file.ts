@@ -23,6 +23,7 @@ export function diskFull(what: string, cause?: unknown): BinswarmError<PartialEr
 export class PartialFile {
   private haveWrite: Promise<unknown> = Promise.resolve();
   private haveFh: FileHandle | undefined;
+  private flushQueued = false;
 
   private constructor(
     readonly path: string,
@@ -82,33 +83,36 @@ export class PartialFile {
     }
   }
 
-  /** Writes a verified piece and records it (the bitmap write is queued, never reordered). */
+  /** Writes piece bytes at their offset (not yet recorded as held: see markHave). */
   async writePiece(i: number, data: Uint8Array): Promise<void> {
-    const { start } = pieceSpan(i, this.size);
     try {
-      await this.fh.write(data, 0, data.length, start);
+      await this.fh.write(data, 0, data.length, pieceSpan(i, this.size).start);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOSPC') throw diskFull(`${this.size} bytes`, e);
       throw new BinswarmError<PartialErrorCode>('DOWNLOAD_IO', `cannot write ${this.path}: ${(e as Error).message}`, { cause: e });
     }
-    this.have.set(i);
-    const snapshot = Uint8Array.from(this.have.bytes);
-    this.haveWrite = this.haveWrite.then(() => this.haveFh?.write(snapshot, 0, snapshot.length, 0));
-    await this.haveWrite;
   }
 
-  async readPiece(i: number): Promise<Buffer> {
-    const { start, end } = pieceSpan(i, this.size);
-    const buf = Buffer.allocUnsafe(end - start);
-    await this.fh.read(buf, 0, buf.length, start);
-    return buf;
-  }
-
-  /** Flushes and closes; the caller then installs `path` and calls discard() for the side files. */
-  async finish(): Promise<void> {
+  async sync(): Promise<void> {
     await this.haveWrite.catch(() => undefined);
     await this.fh.sync();
-    await this.close();
+  }
+
+  /**
+   * Records a piece written and verified. The bitmap goes to disk behind,
+   * coalesced (one write in flight, then the latest state): a bitmap that
+   * lags only costs a re-fetch after a crash, and one never runs ahead of
+   * the data, which was written first (and is re-verified on resume anyway).
+   */
+  markHave(i: number): void {
+    this.have.set(i);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    this.haveWrite = this.haveWrite.then(async () => {
+      this.flushQueued = false;
+      const snapshot = Uint8Array.from(this.have.bytes);
+      await this.haveFh?.write(snapshot, 0, snapshot.length, 0);
+    });
   }
 
   async close(): Promise<void> {

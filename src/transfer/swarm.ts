@@ -12,10 +12,12 @@
  * caller can report them. Progress is on disk (PartialFile): a killed
  * download resumes with only what is missing.
  */
-import { createHash } from 'node:crypto';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { BinswarmError } from '../errors.js';
 import { Bitfield } from './bitfield.js';
 import { PartialFile } from './partial-file.js';
+import { PieceSink } from './piece-sink.js';
 import { decodePieceList, pieceCount, pieceSpan } from './pieces.js';
 import { systemClock, type Clock, type TokenBucket } from './token-bucket.js';
 
@@ -74,9 +76,12 @@ interface HolderState {
   stalls: number;
   dead?: string;
   busyUntil: number;
-  /** In-flight requests and the piece each is for. */
-  requests: Map<AbortController, number>;
+  /** In-flight requests and the pieces each is for. */
+  requests: Map<AbortController, number[]>;
 }
+
+/** Most pieces one Range request asks for. */
+const MAX_RUN = 8;
 
 const blobUrl = (base: string, hex: string) => `${base.replace(/\/+$/, '')}/blobs/sha256/${hex.slice(0, 2)}/${hex}`;
 
@@ -144,22 +149,13 @@ export async function swarmDownload(
   result.resumedPieces = file.resumed;
   opts.onPartial?.(file);
 
-  // 2. Whole-file sha256, fed in order as pieces complete (usually straight from memory).
-  const whole = createHash('sha256');
-  let hashed = 0;
-  const ahead = new Map<number, Buffer>();
-  let hashing: Promise<void> = Promise.resolve();
-  const advance = () => {
-    hashing = hashing.then(async () => {
-      while (hashed < n && file.have.has(hashed)) {
-        const buf = ahead.get(hashed) ?? (await file.readPiece(hashed));
-        ahead.delete(hashed);
-        whole.update(buf);
-        hashed++;
-      }
-    });
-  };
-  advance();
+  // 2. Verification, writes and the whole-file sha256 run on a worker thread (piece-sink.ts).
+  const sink = await PieceSink.open(dataPath, size, pieces, (i) => file.have.has(i)).catch(async (e) => {
+    await file.close();
+    throw e;
+  });
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: perHolder + 1 });
+  const tlsAgent = new HttpsAgent({ keepAlive: true, maxSockets: perHolder + 1 });
 
   const inflight = new Map<number, number>();
   /** Pieces being written (an endgame duplicate finishing meanwhile is dropped). */
@@ -215,48 +211,130 @@ export async function swarmDownload(
     return endgame;
   };
 
-  const fetchPiece = async (st: HolderState, i: number): Promise<Buffer> => {
-    const { start, end } = pieceSpan(i, size);
+  /**
+   * One request covers a run of consecutive unrequested pieces after the
+   * picked one (fewer requests, fewer round trips), short enough that the
+   * remaining work still spreads over every request slot.
+   */
+  const extend = (st: HolderState, first: number): number[] => {
+    const run = [first];
+    if ((inflight.get(first) ?? 0) > 0) return run; // an endgame duplicate: one piece
+    let unrequested = 0;
+    for (let i = 0; i < n; i++) if (!file.have.has(i) && (inflight.get(i) ?? 0) === 0) unrequested++;
+    let slots = 0;
+    for (const h of holders.values()) if (!h.dead) slots += perHolder;
+    const max = Math.max(1, Math.min(MAX_RUN, Math.floor(unrequested / Math.max(1, slots))));
+    for (let i = first + 1; run.length < max && i < n && !file.have.has(i) && (inflight.get(i) ?? 0) === 0 && holderHas(st, i); i++) run.push(i);
+    return run;
+  };
+
+  // node:http rather than fetch(): plain Buffers, no web-stream layer, one keep-alive pool per download.
+  const get = (url: string, headers: Record<string, string>, signal: AbortSignal) =>
+    new Promise<IncomingMessage>((resolve, reject) => {
+      const u = new URL(url);
+      const tls = u.protocol === 'https:';
+      const req = (tls ? httpsRequest : httpRequest)(u, { headers, agent: tls ? tlsAgent : agent, signal }, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+
+  /** Verifies and stores one piece; false if it is bad. A duplicate of a piece already (being) written is dropped unchecked. */
+  const accept = async (st: HolderState, i: number, buf: Buffer): Promise<boolean> => {
+    if (file.have.has(i) || writing.has(i)) return true;
+    writing.add(i);
+    let ok: boolean;
+    try {
+      // Hash (worker) and write (thread pool) at once; only a verified, written piece counts.
+      [ok] = await Promise.all([sink.verify(i, buf), file.writePiece(i, buf)]);
+      if (ok) {
+        await file.markHave(i);
+        sink.written(i);
+      }
+    } finally {
+      writing.delete(i);
+    }
+    if (!ok) return false;
+    result.fetchedPieces++;
+    result.servedBy[st.h.url] = (result.servedBy[st.h.url] ?? 0) + buf.length;
+    // Endgame duplicates of this piece are no longer needed.
+    for (const other of holders.values()) for (const [c, r] of other.requests) if (r.length === 1 && r[0] === i) c.abort('dup');
+    progress();
+    return true;
+  };
+
+  /** Fetches a run of pieces in one Range request; each piece is handed to accept() as soon as its bytes are in. */
+  const fetchRun = async (st: HolderState, run: number[], done: (i: number) => void): Promise<void> => {
+    const start = pieceSpan(run[0]!, size).start;
+    const end = pieceSpan(run[run.length - 1]!, size).end;
     const ctrl = new AbortController();
-    st.requests.set(ctrl, i);
-    let timer: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => ctrl.abort(new BinswarmError('STALLED', `no data for ${stallMs} ms`)), stallMs);
-    };
-    arm();
+    st.requests.set(ctrl, run);
+    // Stall watch: one timer per request, checking when data last came (not a timer per chunk).
+    let lastData = clock.now();
+    const arm = () => void (lastData = clock.now());
+    const timer = setInterval(() => {
+      if (clock.now() - lastData >= stallMs) ctrl.abort(new BinswarmError('STALLED', `no data for ${stallMs} ms`));
+    }, Math.max(50, Math.min(1000, stallMs / 4)));
+    const pending: Promise<void>[] = [];
     try {
       const signal = opts.signal ? AbortSignal.any([opts.signal, ctrl.signal]) : ctrl.signal;
-      const res = await fetch(blobUrl(st.h.url, sha256), { headers: { range: `bytes=${start}-${Math.max(start, end - 1)}` }, signal });
-      if (res.status === 503) {
-        await res.body?.cancel();
+      const res = await get(blobUrl(st.h.url, sha256), { range: `bytes=${start}-${Math.max(start, end - 1)}` }, signal);
+      if (res.statusCode === 503) {
+        res.resume();
         throw Object.assign(new Error('busy'), { busy: true });
       }
-      const whole = res.status === 200 && start === 0 && end === size;
-      if (res.status !== 206 && !whole) {
-        await res.body?.cancel();
-        throw Object.assign(new Error(`HTTP ${res.status}`), { missing: res.status === 404 || res.status === 416 });
+      const whole = res.statusCode === 200 && start === 0 && end === size;
+      if (res.statusCode !== 206 && !whole) {
+        res.resume();
+        throw Object.assign(new Error(`HTTP ${res.statusCode}`), { missing: res.statusCode === 404 || res.statusCode === 416 });
       }
-      const buf = Buffer.allocUnsafe(end - start);
+      let k = 0;
+      let buf = PieceSink.alloc(pieceSpan(run[0]!, size).end - start);
       let got = 0;
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of res as AsyncIterable<Buffer>) {
         arm();
-        if (got + chunk.length > buf.length) throw Object.assign(new Error(`sent more than the ${buf.length} bytes of piece ${i}`), { lie: true });
-        buf.set(chunk, got);
-        got += chunk.length;
+        let at = 0;
+        while (at < chunk.length) {
+          if (k >= run.length) {
+            res.destroy();
+            throw Object.assign(new Error(`sent more than the ${end - start} bytes asked for`), { lie: true });
+          }
+          const take = Math.min(chunk.length - at, buf.length - got);
+          chunk.copy(buf, got, at, at + take);
+          got += take;
+          at += take;
+          if (got === buf.length) {
+            const i = run[k]!;
+            const piece = buf;
+            const handled = accept(st, i, piece).then((ok) => {
+              done(i);
+              if (!ok) {
+                bad(st, `served a bad piece ${i} of ${sha256.slice(0, 16)}… (hash mismatch)`);
+                throw Object.assign(new Error('bad piece'), { banned: true });
+              }
+            });
+            handled.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+            pending.push(handled);
+            k++;
+            if (k < run.length) {
+              buf = PieceSink.alloc(pieceSpan(run[k]!, size).end - pieceSpan(run[k]!, size).start);
+              got = 0;
+            }
+          }
+        }
         result.fetchedBytes += chunk.length;
         if (opts.bucket) await opts.bucket.take(chunk.length, signal);
       }
-      if (got !== buf.length) throw new Error(`piece ${i}: ${got} of ${buf.length} bytes`);
-      return buf;
+      if (k !== run.length) throw new Error(`pieces ${run[0]}–${run[run.length - 1]}: short response`);
     } catch (e) {
+      await Promise.allSettled(pending);
       if (ctrl.signal.reason === 'dup') throw Object.assign(new Error('duplicate no longer needed'), { dup: true });
       if (ctrl.signal.reason instanceof BinswarmError) throw Object.assign(new Error(`stalled (no data for ${stallMs} ms)`), { stalled: true });
       throw e;
     } finally {
-      clearTimeout(timer);
+      clearInterval(timer);
       st.requests.delete(ctrl);
     }
+    await Promise.all(pending);
   };
 
   let fatal: unknown;
@@ -269,8 +347,8 @@ export async function swarmDownload(
         await clock.sleep(st.busyUntil - clock.now(), opts.signal);
         continue;
       }
-      const i = pick(st, mine);
-      if (i === undefined) {
+      const first = pick(st, mine);
+      if (first === undefined) {
         // Nothing for this holder now: wait for a change (a piece done, a holder gone, a bitmap refresh).
         await nap(1000);
         // Nothing in flight anywhere and still nothing to take: this holder has nothing we need.
@@ -278,45 +356,38 @@ export async function swarmDownload(
         continue;
       }
       idle = 0;
-      mine.add(i);
-      inflight.set(i, (inflight.get(i) ?? 0) + 1);
+      const run = extend(st, first);
+      const open = new Set(run);
+      for (const i of run) {
+        mine.add(i);
+        inflight.set(i, (inflight.get(i) ?? 0) + 1);
+      }
+      const release = (i: number) => {
+        if (!open.delete(i)) return;
+        mine.delete(i);
+        inflight.set(i, (inflight.get(i) ?? 1) - 1);
+        notify();
+      };
       try {
-        const buf = await fetchPiece(st, i);
-        if (!createHash('sha256').update(buf).digest().equals(pieces[i]!)) {
-          bad(st, `served a bad piece ${i} of ${sha256.slice(0, 16)}… (hash mismatch)`);
-          break;
-        }
+        await fetchRun(st, run, release);
         st.errors = 0;
-        if (!file.have.has(i) && !writing.has(i)) {
-          writing.add(i);
-          await file.writePiece(i, buf).finally(() => writing.delete(i));
-          if (i >= hashed && ahead.size < 64) ahead.set(i, buf);
-          result.fetchedPieces++;
-          result.servedBy[st.h.url] = (result.servedBy[st.h.url] ?? 0) + buf.length;
-          // Endgame duplicates of this piece are no longer needed.
-          for (const other of holders.values()) for (const [c, p] of other.requests) if (p === i) c.abort('dup');
-          advance();
-          progress();
-        }
       } catch (e) {
-        const err = e as Error & { busy?: boolean; missing?: boolean; lie?: boolean; stalled?: boolean; dup?: boolean };
+        const err = e as Error & { busy?: boolean; missing?: boolean; lie?: boolean; stalled?: boolean; dup?: boolean; banned?: boolean };
         if (opts.signal?.aborted) throw opts.signal.reason;
         if (err.dup) continue;
         if (err instanceof BinswarmError) {
           fatal = err;
           break;
         }
-        if (st.dead) break;
+        if (st.dead || err.banned) break;
         if (err.lie) bad(st, err.message);
         else if (err.busy) st.busyUntil = clock.now() + 500;
         else if (err.stalled) {
           if (++st.stalls >= 2) bad(st, err.message);
-        } else if (err.missing && st.have !== 'all') st.have.clear(i);
+        } else if (err.missing && st.have !== 'all') for (const i of run) st.have.clear(i);
         else if (++st.errors >= 3) bad(st, `unreachable or failing: ${err.message}`);
       } finally {
-        mine.delete(i);
-        inflight.set(i, (inflight.get(i) ?? 1) - 1);
-        notify();
+        for (const i of [...open]) release(i);
       }
     }
   };
@@ -363,19 +434,24 @@ export async function swarmDownload(
     if (!file.have.complete()) {
       throw new BinswarmError<SwarmErrorCode>('BLOB_UNAVAILABLE', `${n - file.have.count()} of ${n} pieces of ${sha256.slice(0, 16)}… could not be fetched (progress kept for resume): ${[...holders.values()].map((s) => `${s.h.url}: ${s.dead ?? 'had nothing more'}`).join('; ') || 'no holders'}`);
     }
-    advance();
-    await hashing;
-    const got = whole.digest('hex');
+    const got = (await sink.finish()) ?? '';
+    await file.sync();
     if (got !== sha256) {
       await file.close();
       await PartialFile.discard(dataPath);
       throw new BinswarmError<SwarmErrorCode>('BLOB_DIGEST_MISMATCH', `all pieces match pieceRoot but the whole hashes to ${got.slice(0, 16)}…, not ${sha256.slice(0, 16)}… (the attestation is inconsistent)`);
     }
-    await file.finish();
+    await file.close();
+    await sink.close();
+    agent.destroy();
+    tlsAgent.destroy();
     return { ...result, file };
   } catch (e) {
     for (const st of holders.values()) for (const c of st.requests.keys()) c.abort();
     await file.close();
+    await sink.close();
+    agent.destroy();
+    tlsAgent.destroy();
     if ((e as BinswarmError).code === 'DISK_FULL') await PartialFile.discard(dataPath);
     throw e;
   }
