@@ -56,7 +56,7 @@ export function registerBlobRoutes(app: FastifyInstance, store: BlobStore, opts:
   app.route({ method: ['GET', 'HEAD'], url: '/blobs/sha256/:prefix/:name', handler: (req, reply) => serve(req, reply, (req.params as { name: string }).name, (req.params as { prefix: string }).prefix) });
 
   const badName = (reply: FastifyReply) => reply.status(400).send({ error: { code: 'BAD_DIGEST', message: 'expected /blobs/sha256/<ab>/<64 hex>[.pieces|.have]' } });
-  const notHere = (reply: FastifyReply) => reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'no such blob here' } });
+  const notHere = (reply: FastifyReply) => reply.status(404).type('application/json').send({ error: { code: 'NOT_FOUND', message: 'no such blob here' } });
 
   async function serve(req: FastifyRequest, reply: FastifyReply, name: string, prefix: string | undefined) {
     const m = NAME.exec(name);
@@ -97,7 +97,10 @@ export function registerBlobRoutes(app: FastifyInstance, store: BlobStore, opts:
       }
     };
     let body: Readable = file;
-    if (opts.bucket) body = Readable.from(counted(throttle(file, opts.bucket)), { objectMode: false });
+    // A client that goes away stops its paced stream at once (not when the bucket next lets it through).
+    const gone = new AbortController();
+    reply.raw.once('close', () => gone.abort());
+    if (opts.bucket) body = Readable.from(counted(throttle(file, opts.bucket, gone.signal)), { objectMode: false });
     else file.on('data', (c: Buffer) => (stats.bytesServed += c.length));
     let released = false;
     const release = () => {
