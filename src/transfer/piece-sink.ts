@@ -1,6 +1,6 @@
 /**
- * Piece verification off the main thread: a worker checks each piece
- * against its hash and feeds the whole-archive sha256 in order (pieces that
+ * Piece verification off the main thread: one worker checks each piece
+ * against its hash, a second feeds the whole-archive sha256 in order (pieces that
  * arrive early wait in memory, a bounded number; beyond that they are read
  * back from disk when their turn comes, after the caller says they are
  * written). Piece buffers live in shared memory, so the worker hashes while
@@ -34,15 +34,15 @@ function advance() {
 parentPort.on('message', (m) => {
   try {
     if (m.op === 'open') {
-      s = { fd: fs.openSync(m.path, 'r'), size: m.size, n: m.n, hashes: Buffer.from(m.hashes), have: Uint8Array.from(m.have), next: 0, ahead: new Map(), whole: createHash('sha256') };
+      s = { fd: m.whole ? fs.openSync(m.path, 'r') : -1, size: m.size, n: m.n, hashes: Buffer.from(m.hashes), have: Uint8Array.from(m.have), next: 0, ahead: new Map(), whole: createHash('sha256') };
       parentPort.postMessage({ op: 'opened' });
     } else if (m.op === 'verify') {
       const buf = Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.length);
       const ok = createHash('sha256').update(buf).digest().equals(s.hashes.subarray(m.i * 32, m.i * 32 + 32));
-      // Kept for the whole-file hash if it is near its turn; otherwise read back from disk then.
-      if (ok && m.i >= s.next && (m.i === s.next || s.ahead.size < 64)) s.ahead.set(m.i, buf);
       parentPort.postMessage({ op: 'verify', i: m.i, ok });
     } else if (m.op === 'written') {
+      // Kept for the whole-file hash if it is near its turn; otherwise read back from disk then.
+      if (m.buf && m.i >= s.next && (m.i === s.next || s.ahead.size < 64)) s.ahead.set(m.i, Buffer.from(m.buf.buffer, m.buf.byteOffset, m.buf.length));
       s.have[m.i] = 1;
       advance();
     } else if (m.op === 'finish') {
@@ -65,23 +65,29 @@ interface Reply {
 }
 
 export class PieceSink {
+  /** Checks pieces. */
   private readonly worker: Worker;
+  /** Hashes the whole file in order (in parallel with the checks). */
+  private readonly wholeWorker: Worker;
   private readonly waiting = new Map<string, { resolve: (r: Reply) => void }[]>();
 
   private constructor(private readonly path: string) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true });
-    this.worker.on('message', (r: Reply) => {
+    this.wholeWorker = new Worker(WORKER_SOURCE, { eval: true });
+    const onReply = (r: Reply) => {
       const key = r.op === 'verify' ? `piece:${r.i}` : r.op;
       const q = this.waiting.get(key);
       q?.shift()?.resolve(r);
       if (q && q.length === 0) this.waiting.delete(key);
-    });
+    };
+    this.worker.on('message', onReply);
+    this.wholeWorker.on('message', onReply);
   }
 
-  private ask(key: string, msg: object, transfer: ArrayBuffer[] = []): Promise<Reply> {
+  private ask(key: string, msg: object, to: Worker = this.worker): Promise<Reply> {
     return new Promise((resolve) => {
       (this.waiting.get(key) ?? this.waiting.set(key, []).get(key)!).push({ resolve });
-      this.worker.postMessage(msg, transfer);
+      to.postMessage(msg);
     });
   }
 
@@ -95,7 +101,9 @@ export class PieceSink {
   static async open(path: string, size: number, hashes: Buffer[], have: (i: number) => boolean): Promise<PieceSink> {
     const sink = new PieceSink(path);
     const n = hashes.length;
-    sink.check(await sink.ask('opened', { op: 'open', path, size, n, hashes: Buffer.concat(hashes), have: Uint8Array.from({ length: n }, (_, i) => (have(i) ? 1 : 0)) }));
+    const msg = { op: 'open', path, size, n, hashes: Buffer.concat(hashes), have: Uint8Array.from({ length: n }, (_, i) => (have(i) ? 1 : 0)) };
+    sink.check(await sink.ask('opened', msg));
+    sink.check(await sink.ask('opened', { ...msg, whole: true }, sink.wholeWorker));
     return sink;
   }
 
@@ -109,18 +117,18 @@ export class PieceSink {
     return this.check(await this.ask(`piece:${i}`, { op: 'verify', i, buf: new Uint8Array(buf.buffer, buf.byteOffset, buf.length) })).ok === true;
   }
 
-  /** Piece i is verified and on disk: the whole-file hash may use it. */
-  written(i: number): void {
-    this.worker.postMessage({ op: 'written', i });
+  /** Piece i (bytes in `buf`, from alloc()) is verified and on disk: the whole-file hash may use it. */
+  written(i: number, buf?: Buffer): void {
+    this.wholeWorker.postMessage({ op: 'written', i, ...(buf ? { buf: new Uint8Array(buf.buffer, buf.byteOffset, buf.length) } : {}) });
   }
 
   /** The sha256 of the whole file (null if a piece is missing). */
   async finish(): Promise<string | null> {
-    const r = this.check(await this.ask('finish', { op: 'finish' }));
+    const r = this.check(await this.ask('finish', { op: 'finish' }, this.wholeWorker));
     return r.digest ?? null;
   }
 
   async close(): Promise<void> {
-    await this.worker.terminate();
+    await Promise.all([this.worker.terminate(), this.wholeWorker.terminate()]);
   }
 }

@@ -1,7 +1,7 @@
 /** Mirrors as real processes: placement across failure domains, fetch through the swarm, repair after kill -9, status. */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BlobStore } from '../../src/transfer/blob-store.js';
@@ -52,4 +52,24 @@ test('mirrors: replicas land in distinct failure domains; after kill -9 of one, 
   const notMirror = await runCli(['mirror', 'status', '--url', 'http://127.0.0.1:1']);
   assert.equal(notMirror.code, 2);
   assert.match(notMirror.stderr, /NODE_UNREACHABLE/);
+});
+
+test('mirrors: near quota, blobs no longer assigned are removed (and withdrawn from the tracker) to make room', async (t) => {
+  const tr = await startTracker(t);
+  const [a, b] = [await publishBlob(t, tr, 1 << 20), await publishBlob(t, tr, 1 << 20)];
+  await startHolder(t, tr, [a, b]);
+  // Room for one archive; it starts out holding both (say, from an earlier placement).
+  const m = await startHolder(t, tr, [a, b], { args: ['--roles', 'mirror', '--quota', '1600k', '--domain', 'x', '--sync-interval', '0.3'] });
+  const st = await waitFor('the mirror to settle', async () => {
+    const res = await fetch(`${m.url}/status`);
+    const s = (await res.json()) as { mirror: { assigned: number; held: number; missing: number } };
+    return s.mirror.assigned === 1 && s.mirror.held === 1 && s.mirror.missing === 0 ? s : undefined;
+  });
+  assert.equal(st.mirror.held, 1);
+  const placed = (await tr.client.assignments(m.keyId)).assignments.map((x) => x.sha256);
+  const dropped = placed[0] === a.sha256 ? b : a;
+  assert.equal(existsSync(join(m.dir, BlobStore.relPath(placed[0]!))), true);
+  assert.equal(existsSync(join(m.dir, BlobStore.relPath(dropped.sha256))), false, 'the unassigned blob was removed');
+  const holders = (await tr.client.archive(dropped.sha256))!.holders;
+  assert.ok(!holders.some((h) => h.peer === m.keyId), 'and withdrawn from the tracker');
 });
