@@ -262,8 +262,13 @@ export async function swarmDownload(
     return true;
   };
 
-  /** Fetches a run of pieces in one Range request; each piece is handed to accept() as soon as its bytes are in. */
-  const fetchRun = async (st: HolderState, run: number[], done: (i: number) => void): Promise<void> => {
+  /**
+   * Fetches a run of pieces in one Range request; each piece is handed to
+   * accept() as soon as its bytes are in. Resolves when the body is in, with
+   * a promise for the checks still running (the slot fetches its next run
+   * meanwhile).
+   */
+  const fetchRun = async (st: HolderState, run: number[], handed: (i: number) => void, done: (i: number) => void): Promise<{ checked: Promise<unknown> }> => {
     const start = pieceSpan(run[0]!, size).start;
     const end = pieceSpan(run[run.length - 1]!, size).end;
     const ctrl = new AbortController();
@@ -305,14 +310,22 @@ export async function swarmDownload(
           if (got === buf.length) {
             const i = run[k]!;
             const piece = buf;
-            const handled = accept(st, i, piece).then((ok) => {
-              done(i);
-              if (!ok) {
-                bad(st, `served a bad piece ${i} of ${sha256.slice(0, 16)}… (hash mismatch)`);
-                throw Object.assign(new Error('bad piece'), { banned: true });
-              }
-            });
-            handled.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+            handed(i);
+            const handled = accept(st, i, piece).then(
+              (ok) => {
+                done(i);
+                if (!ok) {
+                  bad(st, `served a bad piece ${i} of ${sha256.slice(0, 16)}… (hash mismatch)`);
+                  throw Object.assign(new Error('bad piece'), { banned: true });
+                }
+              },
+              (e: unknown) => {
+                done(i);
+                if (e instanceof BinswarmError) fatal ??= e; // a full disk, an I/O error: the download stops
+                throw e;
+              },
+            );
+            handled.catch(() => undefined); // awaited later; never an unhandled rejection meanwhile
             pending.push(handled);
             k++;
             if (k < run.length) {
@@ -334,61 +347,73 @@ export async function swarmDownload(
       clearInterval(timer);
       st.requests.delete(ctrl);
     }
-    await Promise.all(pending);
+    const checked = Promise.all(pending);
+    checked.catch(() => undefined);
+    return { checked };
   };
 
   let fatal: unknown;
   const slot = async (st: HolderState) => {
     const mine = new Set<number>();
     let idle = 0;
-    while (!fatal && !st.dead && !file.have.complete()) {
-      opts.signal?.throwIfAborted();
-      if (st.busyUntil > clock.now()) {
-        await clock.sleep(st.busyUntil - clock.now(), opts.signal);
-        continue;
-      }
-      const first = pick(st, mine);
-      if (first === undefined) {
-        // Nothing for this holder now: wait for a change (a piece done, a holder gone, a bitmap refresh).
-        await nap(1000);
-        // Nothing in flight anywhere and still nothing to take: this holder has nothing we need.
-        if ([...inflight.values()].every((c) => c === 0) && ++idle >= (st.have === 'all' ? 1 : 10)) return;
-        continue;
-      }
-      idle = 0;
-      const run = extend(st, first);
-      const open = new Set(run);
-      for (const i of run) {
-        mine.add(i);
-        inflight.set(i, (inflight.get(i) ?? 0) + 1);
-      }
-      const release = (i: number) => {
-        if (!open.delete(i)) return;
-        mine.delete(i);
-        inflight.set(i, (inflight.get(i) ?? 1) - 1);
-        notify();
-      };
-      try {
-        await fetchRun(st, run, release);
-        st.errors = 0;
-      } catch (e) {
-        const err = e as Error & { busy?: boolean; missing?: boolean; lie?: boolean; stalled?: boolean; dup?: boolean; banned?: boolean };
-        if (opts.signal?.aborted) throw opts.signal.reason;
-        if (err.dup) continue;
-        if (err instanceof BinswarmError) {
-          fatal = err;
-          break;
+    // The previous run's piece checks, still running while this slot fetches the next run.
+    let prev: Promise<unknown> = Promise.resolve();
+    try {
+      while (!fatal && !st.dead && !file.have.complete()) {
+        opts.signal?.throwIfAborted();
+        if (st.busyUntil > clock.now()) {
+          await clock.sleep(st.busyUntil - clock.now(), opts.signal);
+          continue;
         }
-        if (st.dead || err.banned) break;
-        if (err.lie) bad(st, err.message);
-        else if (err.busy) st.busyUntil = clock.now() + 500;
-        else if (err.stalled) {
-          if (++st.stalls >= 2) bad(st, err.message);
-        } else if (err.missing && st.have !== 'all') for (const i of run) st.have.clear(i);
-        else if (++st.errors >= 3) bad(st, `unreachable or failing: ${err.message}`);
-      } finally {
-        for (const i of [...open]) release(i);
+        const first = pick(st, mine);
+        if (first === undefined) {
+          // Nothing for this holder now: wait for a change (a piece done, a holder gone, a bitmap refresh).
+          await nap(1000);
+          // Nothing in flight anywhere and still nothing to take: this holder has nothing we need.
+          if ([...inflight.values()].every((c) => c === 0) && ++idle >= (st.have === 'all' ? 1 : 10)) return;
+          continue;
+        }
+        idle = 0;
+        const run = extend(st, first);
+        const live = new Set(run);
+        const notHanded = new Set(run);
+        for (const i of run) {
+          mine.add(i);
+          inflight.set(i, (inflight.get(i) ?? 0) + 1);
+        }
+        const release = (i: number) => {
+          if (!live.delete(i)) return;
+          mine.delete(i);
+          inflight.set(i, (inflight.get(i) ?? 1) - 1);
+          notify();
+        };
+        try {
+          const { checked } = await fetchRun(st, run, (i) => notHanded.delete(i), release);
+          st.errors = 0;
+          await prev;
+          prev = checked.catch(() => undefined);
+        } catch (e) {
+          const err = e as Error & { busy?: boolean; missing?: boolean; lie?: boolean; stalled?: boolean; dup?: boolean; banned?: boolean };
+          if (opts.signal?.aborted) throw opts.signal.reason;
+          if (err.dup) continue;
+          if (err instanceof BinswarmError) {
+            fatal ??= err;
+            break;
+          }
+          if (st.dead || err.banned) break;
+          if (err.lie) bad(st, err.message);
+          else if (err.busy) st.busyUntil = clock.now() + 500;
+          else if (err.stalled) {
+            if (++st.stalls >= 2) bad(st, err.message);
+          } else if (err.missing && st.have !== 'all') for (const i of run) st.have.clear(i);
+          else if (++st.errors >= 3) bad(st, `unreachable or failing: ${err.message}`);
+        } finally {
+          // Pieces whose bytes never came go back to the pool; handed ones are released by their check.
+          for (const i of [...notHanded]) release(i);
+        }
       }
+    } finally {
+      await prev;
     }
   };
 
