@@ -12,100 +12,20 @@
  * caller can report them. Progress is on disk (PartialFile): a killed
  * download resumes with only what is missing.
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { BinswarmError } from '../errors.js';
 import { Bitfield } from './bitfield.js';
 import { PartialFile } from './partial-file.js';
 import { PieceSink } from './piece-sink.js';
+import { extendRun, pickPiece, type PickerView } from './picker.js';
+import type { HolderState, SwarmErrorCode, SwarmHolder, SwarmOptions, SwarmResult } from './swarm-types.js';
+import { blobUrl, getBytes, RangeClient } from './holder-http.js';
 import { decodePieceList, pieceCount, pieceSpan } from './pieces.js';
-import { systemClock, type Clock, type TokenBucket } from './token-bucket.js';
+import { systemClock } from './token-bucket.js';
 
-export type SwarmErrorCode = 'BLOB_UNAVAILABLE' | 'BLOB_DIGEST_MISMATCH';
-
-export interface SwarmHolder {
-  url: string;
-  peer: string;
-  /** Still downloading: ask it which pieces it has (`<hex>.have`). */
-  partial?: boolean;
-}
-
-export interface SwarmProgress {
-  have: number;
-  total: number;
-  bytes: number;
-  size: number;
-  /** Bytes this run has fetched (duplicates and rejected pieces included). */
-  fetched: number;
-  holders: number;
-  /** Bytes per second over the run so far. */
-  rate: number;
-}
-
-export interface SwarmOptions {
-  /** Concurrent requests per holder. */
-  perHolder?: number;
-  /** A request that receives nothing for this long is a stall. */
-  stallMs?: number;
-  /** Shared download-rate limit. */
-  bucket?: TokenBucket;
-  signal?: AbortSignal;
-  clock?: Clock;
-  onProgress?: (p: SwarmProgress) => void;
-  onBadHolder?: (holder: SwarmHolder, reason: string) => void;
-  /** Asked again for holders when every known one is gone (the tracker). */
-  refreshHolders?: () => Promise<SwarmHolder[]>;
-  /** Called once the piece list is known and again per verified piece (lets a node serve what it has). */
-  onPartial?: (pf: PartialFile) => void;
-}
-
-export interface SwarmResult {
-  resumedPieces: number;
-  fetchedPieces: number;
-  fetchedBytes: number;
-  badHolders: { holder: SwarmHolder; reason: string }[];
-  /** Verified bytes per holder URL. */
-  servedBy: Record<string, number>;
-}
-
-interface HolderState {
-  h: SwarmHolder;
-  have: Bitfield | 'all';
-  active: number;
-  errors: number;
-  stalls: number;
-  dead?: string;
-  busyUntil: number;
-  /** In-flight requests and the pieces each is for. */
-  requests: Map<AbortController, number[]>;
-}
+export type { SwarmErrorCode, SwarmHolder, SwarmOptions, SwarmProgress, SwarmResult } from './swarm-types.js';
 
 /** Most pieces one Range request asks for. */
 const MAX_RUN = 8;
-
-const blobUrl = (base: string, hex: string) => `${base.replace(/\/+$/, '')}/blobs/sha256/${hex.slice(0, 2)}/${hex}`;
-
-/** GET a small side file (piece list, bitmap) with a timeout; undefined on 404 or any failure. */
-async function getBytes(url: string, signal: AbortSignal | undefined, timeoutMs: number, max: number): Promise<Buffer | undefined> {
-  try {
-    const s = signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
-    const res = await fetch(url, { signal: s });
-    if (!res.ok) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    const len = Number(res.headers.get('content-length') ?? 0);
-    if (len > max) {
-      await res.body?.cancel();
-      return undefined;
-    }
-    const buf = Buffer.from(await res.arrayBuffer());
-    return buf.length <= max ? buf : undefined;
-  } catch {
-    signal?.throwIfAborted();
-    return undefined;
-  }
-}
 
 export async function swarmDownload(
   archive: { sha256: string; size: number; pieceRoot: string },
@@ -154,8 +74,7 @@ export async function swarmDownload(
     await file.close();
     throw e;
   });
-  const agent = new HttpAgent({ keepAlive: true, maxSockets: perHolder + 1 });
-  const tlsAgent = new HttpsAgent({ keepAlive: true, maxSockets: perHolder + 1 });
+  const http = new RangeClient(perHolder + 1);
 
   const inflight = new Map<number, number>();
   /** Pieces being written (an endgame duplicate finishing meanwhile is dropped). */
@@ -192,51 +111,22 @@ export async function swarmDownload(
   };
   const holderHas = (st: HolderState, i: number) => st.have === 'all' || st.have.has(i);
 
-  const pick = (st: HolderState, mine: Set<number>): number | undefined => {
-    let best: number | undefined;
-    let bestAvail = Infinity;
-    let endgame: number | undefined;
-    let endgameCopies = Infinity;
-    for (let i = 0; i < n; i++) {
-      if (file.have.has(i) || !holderHas(st, i) || mine.has(i)) continue;
-      const copies = inflight.get(i) ?? 0;
-      if (copies === 0) {
-        const a = availability(i);
-        if (a < bestAvail) [best, bestAvail] = [i, a];
-      } else if (copies < 2 && copies < endgameCopies) [endgame, endgameCopies] = [i, copies];
-    }
-    if (best !== undefined) return best;
-    // Endgame only once nothing is unrequested anywhere.
-    for (let i = 0; i < n; i++) if (!file.have.has(i) && (inflight.get(i) ?? 0) === 0) return undefined;
-    return endgame;
-  };
-
-  /**
-   * One request covers a run of consecutive unrequested pieces after the
-   * picked one (fewer requests, fewer round trips), short enough that the
-   * remaining work still spreads over every request slot.
-   */
+  const view = (st: HolderState, mine: Set<number>): PickerView => ({
+    n,
+    have: (i) => file.have.has(i),
+    holderHas: (i) => holderHas(st, i),
+    mine: (i) => mine.has(i),
+    copies: (i) => inflight.get(i) ?? 0,
+    availability,
+  });
+  const pick = (st: HolderState, mine: Set<number>) => pickPiece(view(st, mine));
   const extend = (st: HolderState, first: number): number[] => {
-    const run = [first];
-    if ((inflight.get(first) ?? 0) > 0) return run; // an endgame duplicate: one piece
-    let unrequested = 0;
-    for (let i = 0; i < n; i++) if (!file.have.has(i) && (inflight.get(i) ?? 0) === 0) unrequested++;
     let slots = 0;
     for (const h of holders.values()) if (!h.dead) slots += perHolder;
-    const max = Math.max(1, Math.min(MAX_RUN, Math.floor(unrequested / Math.max(1, slots))));
-    for (let i = first + 1; run.length < max && i < n && !file.have.has(i) && (inflight.get(i) ?? 0) === 0 && holderHas(st, i); i++) run.push(i);
-    return run;
+    return extendRun(view(st, new Set()), first, slots, MAX_RUN);
   };
 
-  // node:http rather than fetch(): plain Buffers, no web-stream layer, one keep-alive pool per download.
-  const get = (url: string, headers: Record<string, string>, signal: AbortSignal) =>
-    new Promise<IncomingMessage>((resolve, reject) => {
-      const u = new URL(url);
-      const tls = u.protocol === 'https:';
-      const req = (tls ? httpsRequest : httpRequest)(u, { headers, agent: tls ? tlsAgent : agent, signal }, resolve);
-      req.on('error', reject);
-      req.end();
-    });
+  const get = (url: string, headers: Record<string, string>, signal: AbortSignal) => http.get(url, headers, signal);
 
   /** Verifies and stores one piece; false if it is bad. A duplicate of a piece already (being) written is dropped unchecked. */
   const accept = async (st: HolderState, i: number, buf: Buffer): Promise<boolean> => {
@@ -468,15 +358,13 @@ export async function swarmDownload(
     }
     await file.close();
     await sink.close();
-    agent.destroy();
-    tlsAgent.destroy();
+    http.destroy();
     return { ...result, file };
   } catch (e) {
     for (const st of holders.values()) for (const c of st.requests.keys()) c.abort();
     await file.close();
     await sink.close();
-    agent.destroy();
-    tlsAgent.destroy();
+    http.destroy();
     if ((e as BinswarmError).code === 'DISK_FULL') await PartialFile.discard(dataPath);
     throw e;
   }
