@@ -7,7 +7,11 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import Fastify from 'fastify';
+import { CoordinatorClient } from '../../src/api/client.js';
+import { registerBlobRoutes } from '../../src/node/blob-server.js';
 import { BlobStore } from '../../src/transfer/blob-store.js';
+import { generateKey } from '../../src/trust/keys.js';
 import { swarmDownload } from '../../src/transfer/swarm.js';
 import { SwarmFetcher, trackerHolders } from '../../src/transfer/swarm-fetcher.js';
 import { need, tempDir } from '../helpers/env.js';
@@ -187,4 +191,33 @@ test('swarm: a full disk gives DISK_FULL and leaves no partial blob visible', as
   assert.ok(filled);
   assert.deepEqual(readdirSync(join(mnt, 'blobs', 'partial')), []);
   assert.equal(await store.has(small.sha256), false);
+});
+
+test('swarm: a node still downloading announces itself as a partial holder and already serves its verified pieces', async (t) => {
+  const tr = await startTracker(t);
+  const blob = await publishBlob(t, tr, 4 * MiB);
+  const seed = await startHolder(t, tr, [blob], { uploadRate: '1M' });
+  // Node A: a blob server over its store, downloading through the swarm.
+  const storeA = await BlobStore.open(await tempDir(t));
+  const app = Fastify({ logger: false, forceCloseConnections: true });
+  registerBlobRoutes(app, storeA);
+  const urlA = await app.listen({ host: '127.0.0.1', port: 0 });
+  t.after(() => app.close());
+  const clientA = new CoordinatorClient(tr.url, generateKey());
+  const fetchA = new SwarmFetcher(storeA, { client: clientA, announceUrl: urlA, perHolder: 1 }).fetch(blob.sha256, blob.size, [{ url: seed.url, peer: seed.keyId }]);
+  fetchA.catch(() => undefined);
+  const listed = await waitFor('A listed as a partial holder with pieces', async () => {
+    const hs = await trackerHolders(tr.client, blob.sha256);
+    const a = hs.find((h) => h.url === urlA);
+    return a?.partial && (storeA.partials.get(blob.sha256)?.have.count() ?? 0) >= 2 ? hs : undefined;
+  });
+  // B downloads from both: what A has comes (also) from A.
+  const dir = await tempDir(t);
+  const r = await swarmDownload(blob, listed, join(dir, 'b'), { perHolder: 2 });
+  assert.equal(sha(readFileSync(join(dir, 'b'))), blob.sha256);
+  assert.ok((r.servedBy[urlA] ?? 0) >= MiB, `A served ${r.servedBy[urlA] ?? 0} bytes while downloading`);
+  assert.deepEqual(r.badHolders, []);
+  await fetchA;
+  const after = (await trackerHolders(tr.client, blob.sha256)).find((h) => h.url === urlA);
+  assert.equal(after?.partial, false, 'complete once done');
 });
