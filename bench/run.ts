@@ -19,6 +19,7 @@ const CASES: Record<string, () => Promise<{ default: BenchCase }>> = {
   merkle: () => import('./merkle.js'),
   coordinator: () => import('./coordinator.js'),
   swarm: () => import('./swarm.js'),
+  scheduler: () => import('./scheduler.js'),
 };
 
 async function main(): Promise<void> {

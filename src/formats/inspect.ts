@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { BinswarmError } from '../errors.js';
 import { buildKeyOf, configKeyOf, type BuildConfig } from './build-config.js';
 import { decompressor, type Compression } from './compression.js';
-import { buildConfigOf, metadataDigestOf, outputDigestOf } from './digests.js';
+import { buildConfigOf, metadataDigestOf, metadataListingOf, outputDigestOf } from './digests.js';
 import { DEFAULT_GPKG_LIMITS, readGpkg, type GpkgLimits } from './gpkg-read.js';
 import { digestImageTar } from './image-tar.js';
 import { parseMetadata, type PackageMetadata } from './metadata.js';
@@ -47,6 +47,8 @@ export interface PackageInfo {
   configKey: string;
   buildConfig: BuildConfig;
   metadata: PackageMetadata;
+  /** The canonical listings imageDigest and metadataDigest hash (with `listings`). */
+  listings?: { image: string; metadata: string };
 }
 
 export interface InspectOptions {
@@ -55,6 +57,8 @@ export interface InspectOptions {
   limits?: Partial<GpkgLimits>;
   /** Also compute the archive's MD5 and SHA1 (for Packages indexes; MD5 is slow). */
   portageDigests?: boolean;
+  /** Also return the canonical image and metadata listings (uploaded by builders to explain disputes). */
+  listings?: boolean;
   signal?: AbortSignal;
 }
 
@@ -92,7 +96,7 @@ async function fileDigests(path: string, signal?: AbortSignal): Promise<{ sha256
   return { sha256, md5, sha1 };
 }
 
-async function inspectXpak(path: string, opts: InspectOptions): Promise<Omit<PackageInfo, 'metadataDigest' | 'outputDigest' | 'buildKey' | 'configKey' | 'buildConfig'> & { files: Map<string, Buffer> }> {
+async function inspectXpak(path: string, opts: InspectOptions): Promise<Omit<PackageInfo, 'metadataDigest' | 'outputDigest' | 'buildKey' | 'configKey' | 'buildConfig' | 'listings'> & { files: Map<string, Buffer>; imageListing: string | undefined }> {
   const x = await readXpak(path);
   const metadata = parseMetadata(x.metadata, path);
   const limits = { ...DEFAULT_GPKG_LIMITS, ...opts.limits };
@@ -100,7 +104,7 @@ async function inspectXpak(path: string, opts: InspectOptions): Promise<Omit<Pac
   const dec = decompressor('bzip2');
   image.pipe(dec);
   image.on('error', (e) => dec.destroy(e));
-  const summary = await digestImageTar(dec, limits.image, path, 'xpak');
+  const summary = await digestImageTar(dec, limits.image, path, 'xpak', undefined, opts.listings);
   const { sha256, md5, sha1 } = await fileDigests(path, opts.signal);
   return {
     path,
@@ -112,6 +116,7 @@ async function inspectXpak(path: string, opts: InspectOptions): Promise<Omit<Pac
     md5,
     sha1,
     imageDigest: summary.imageDigest,
+    imageListing: summary.listing,
     metadata,
     files: x.metadata,
   };
@@ -156,7 +161,7 @@ async function inspectUnchecked(path: string, opts: InspectOptions): Promise<Pac
   }
   let base: Awaited<ReturnType<typeof inspectXpak>>;
   if (format === 'gpkg') {
-    const g = await readGpkg(path, { limits: opts.limits, portageDigests: opts.portageDigests, signal: opts.signal });
+    const g = await readGpkg(path, { limits: opts.limits, portageDigests: opts.portageDigests, listing: opts.listings, signal: opts.signal });
     base = {
       path,
       format,
@@ -166,17 +171,20 @@ async function inspectUnchecked(path: string, opts: InspectOptions): Promise<Pac
       archive: { sha256: g.archive.sha256, size: g.archive.size },
       ...(g.archive.md5 ? { md5: g.archive.md5, sha1: g.archive.sha1 } : {}),
       imageDigest: g.imageDigest,
+      imageListing: g.imageListing,
       metadata: g.metadata,
       files: g.metadataFiles,
     };
   } else {
     base = await inspectXpak(path, opts);
   }
-  const { files, ...rest } = base;
-  const metadataDigest = metadataDigestOf(await digestableMetadata(files, path));
+  const { files, imageListing, ...rest } = base;
+  const digestable = await digestableMetadata(files, path);
+  const metadataDigest = metadataDigestOf(digestable);
   const buildConfig = buildConfigOf(base.metadata);
   return {
     ...rest,
+    ...(opts.listings && imageListing !== undefined ? { listings: { image: imageListing, metadata: metadataListingOf(digestable) } } : {}),
     metadataDigest,
     outputDigest: outputDigestOf(base.imageDigest, metadataDigest),
     buildKey: buildKeyOf(buildConfig),
