@@ -13,6 +13,8 @@ import { expectedCost, KIND_WEIGHT, logPriority, pickRandom, pkgOf, verifyPlan }
 import type { JobRow } from './store/scheduler-store.js';
 import type { Store } from './store/types.js';
 
+const DISPUTE_NOTE = 'outputs disagree';
+
 export interface VerifyContext {
   store: Store;
   now: number;
@@ -75,7 +77,7 @@ export async function ensureVerify(c: VerifyContext, buildKey: string): Promise<
   const pkg = pkgOf(att.cpv);
   const demand = await ds.demandConfig(att.configKey);
   const cost = expectedCost(await ds.buildTime(pkg));
-  const note = plan.disputed ? `outputs disagree (${outputs.length}); one more operator than the target is asked` : '';
+  const note = plan.disputed ? `${DISPUTE_NOTE} (${outputs.length} outputs), one more operator than the target is asked` : '';
   for (let i = 0; i < plan.needed; i++) {
     await s.insertJob({
       kind: 'verify', demandKey: att.configKey, configKey: att.configKey, buildKey, targetOutput: plan.target!, cpv: att.cpv, pkg, chost: att.chost,
@@ -99,9 +101,12 @@ async function assignOne(c: VerifyContext, j: JobRow, cache: Map<string, string 
   const excluded = await excludedOperators(c, j.buildKey!, cache);
   const eligible = (await s.activeBuilders(j.chost, c.now - c.activeWindowMs)).filter((b) => !excluded.has(b.operator));
   const pick = pickRandom(eligible, c.rng);
+  // Why the job exists (a dispute) stays in front of where it stands.
+  const reason = j.note.startsWith(DISPUTE_NOTE) ? `${j.note.split('; ')[0]}; ` : '';
   if (!pick) {
-    if (!j.note.startsWith('no eligible')) await s.updateJob(j.id, { note: `no eligible builder yet (${excluded.size} operator(s) excluded: they built it or verify it already)`, updatedAt: c.now }, 'queued');
+    const note = `${reason}no eligible builder yet (${excluded.size} operator(s) excluded: they built it or verify it already)`;
+    if (j.note !== note) await s.updateJob(j.id, { note, updatedAt: c.now }, 'queued');
     return;
   }
-  await s.updateJob(j.id, { pool: pick.keyId, note: `assigned at random among ${eligible.length} eligible builder(s) of other operators`, updatedAt: c.now }, 'queued');
+  await s.updateJob(j.id, { pool: pick.keyId, note: `${reason}assigned at random among ${eligible.length} eligible builder(s) of other operators`, updatedAt: c.now }, 'queued');
 }

@@ -9,7 +9,8 @@ import { openStore } from '../../src/coordinator/store/sql-store.js';
 import type { BuildConfig } from '../../src/formats/build-config.js';
 import { generateKey, type PrivateKey } from '../../src/trust/keys.js';
 import { signRequest } from '../../src/trust/request-signing.js';
-import { tempDir } from '../helpers/env.js';
+import { runCli } from '../helpers/cli.js';
+import { fixturesDir, hasFixtures, need, tempDir } from '../helpers/env.js';
 import { config, DAY, OUT_A, OUT_B, World, type Operator } from '../helpers/trust-world.js';
 
 const HEARTBEAT = 1000;
@@ -233,4 +234,58 @@ test('malformed, unsigned and misattributed requests are refused and change noth
   await assert.rejects(n.as(a).reportResult(job.id, { leaseId: job.lease.id, outcome: 'built', attestation: other.id, seconds: 1 }), { code: 'BAD_RESULT', message: /differs from the job in use/ });
   const still = (await n.anon.queue())[0]!;
   assert.deepEqual([still.state, still.holder], ['leased', a.publicKey.id], 'nothing changed');
+});
+
+test('a verifier that gets another output records a dispute and more verify jobs are queued', async (t) => {
+  const n = await network(t, { verifyTarget: 2, seed: 3 });
+  const C = config('app-misc/hello-1.0', { use: ['nls'] });
+  for (const name of ['alice', 'carol']) assert.equal(await n.lease(n.builder(name)), null, 'nothing yet; they are now active builders');
+  await n.as(generateKey()).submitDemand([C]);
+  const b = n.builder('bob');
+  await n.build(b, (await n.lease(b))!, C);
+  const [v] = await n.anon.queue({ kind: 'verify' });
+  assert.ok(v && v.state === 'queued');
+  const verifier = [n.builder('alice'), n.builder('carol')].find((k) => v.why.includes(k.publicKey.id.slice(0, 12)))!;
+  const job = (await n.lease(verifier))!;
+  const r = await n.build(verifier, job, C, OUT_B);
+  assert.deepEqual([r.state, r.duplicate], ['done', false]);
+  assert.match(r.why, /DIFFERENT output/);
+  assert.equal((await n.anon.disputes()).length, 1);
+  const more = (await n.anon.queue({ kind: 'verify', state: 'queued' }));
+  assert.equal(more.length, 2, 'target 2 + 1 for the dispute, minus the one operator that agrees with the target output');
+  assert.match(more.map((m) => m.why).join(' '), /outputs disagree/);
+  // Only the third operator may take one; the other waits for an operator that has not built it.
+  const third = n.operatorOf(verifier.publicKey.id) === 'alice' ? n.builder('carol') : n.builder('alice');
+  assert.equal((await n.lease(third))?.kind, 'verify');
+  assert.equal(await n.lease(n.builder('bob', 1)), null);
+  assert.match((await n.anon.queue({ kind: 'verify', state: 'queued' }))[0]!.why, /no eligible builder/);
+});
+
+test('census, request, queue and dispute CLIs against a coordinator', async (t) => {
+  if (!need(t, hasFixtures, 'shared Portage fixtures')) return;
+  const n = await network(t);
+  const dir = await tempDir(t);
+  const keyFile = join(dir, 'me.key');
+  assert.equal((await runCli(['keygen', '--out', keyFile])).code, 0);
+  const census = await runCli(['census', '--vdb', join(fixturesDir, 'vdb'), '--coordinator', n.url, '--key', keyFile, '--json']);
+  assert.equal(census.code, 0, census.stderr);
+  assert.deepEqual((JSON.parse(census.stdout) as { submitted: unknown }).submitted, { accepted: 3, jobsCreated: 3 });
+  const req = await runCli(['request', '=app-misc/hello-1.0::test_repo', '--use', 'debug', '--coordinator', n.url, '--key', keyFile, '--json']);
+  assert.equal(req.code, 0, req.stderr);
+  const r = JSON.parse(req.stdout) as { spec: { cpv: string; repo: string; use: string[] }; jobId: string };
+  assert.deepEqual([r.spec.cpv, r.spec.repo, r.spec.use], ['app-misc/hello-1.0', 'test_repo', ['debug']]);
+  const q = await runCli(['queue', '--coordinator', n.url, '--json']);
+  const jobs = (JSON.parse(q.stdout) as { jobs: { id: string; cpv: string; state: string }[] }).jobs;
+  assert.deepEqual(jobs.map((j) => j.cpv).sort(), ['app-doc/greet-doc-1.0', 'app-misc/hello-1.0', 'app-misc/hello-1.0', 'dev-libs/libgreet-1.0']);
+  assert.ok(jobs.some((j) => j.id === r.jobId));
+  const human = await runCli(['queue', '--coordinator', n.url]);
+  assert.match(human.stdout, /waiting for a x86_64-pc-linux-gnu builder/);
+  for (const bad of ['app-misc/hello', '>=app-misc/hello-1.0', 'not an atom']) {
+    const res = await runCli(['request', bad, '--coordinator', n.url, '--key', keyFile]);
+    assert.equal(res.code, 2, bad);
+    assert.match(res.stderr, /BAD_ATOM/);
+  }
+  const unknown = await runCli(['dispute', 'show', 'f'.repeat(64), '--coordinator', n.url]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /NOT_FOUND/);
 });
