@@ -49,6 +49,10 @@ test('listings of two real builds: differing image entries and metadata keys, wi
   const { createHash } = await import('node:crypto');
   assert.equal(createHash('sha256').update(a.listings!.image).digest('hex'), a.imageDigest);
   assert.equal(createHash('sha256').update(a.listings!.metadata).digest('hex'), a.metadataDigest);
+  const x = await inspect('xpak/app-misc/hello-1.0.tbz2');
+  assert.equal(createHash('sha256').update(x.listings!.image).digest('hex'), x.imageDigest, 'XPAK packages list the same way');
+  assert.equal(createHash('sha256').update(x.listings!.metadata).digest('hex'), x.metadataDigest);
+  assert.equal((await inspectPackage(join(fixturesDir, 'xpak/app-misc/hello-1.0.tbz2'))).listings, undefined, 'only when asked for');
 });
 
 test('dispute explanation over HTTP: listings are checked against the attested output; a build prefix is recognised as a rename', async (t) => {
