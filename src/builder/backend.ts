@@ -6,7 +6,10 @@
  * Portage. The job loop (job-loop.ts) does everything else — leases,
  * heartbeats, inspection, attestation, publication — the same way for all.
  */
+import type { JobSpec } from '../api/v1.js';
 import { BinswarmError } from '../errors.js';
+
+export type { JobSpec };
 
 export type BuilderErrorCode =
   /** The backend cannot honour the configuration (unknown package, USE flag not in IUSE, ebuild digest mismatch…): never a wrong build. */
@@ -15,25 +18,6 @@ export type BuilderErrorCode =
   | 'BUILD_FAILED'
   /** The lease was lost or the builder is stopping. */
   | 'BUILD_CANCELLED';
-
-/** A configuration as demanded (the contract's JobSpec): everything a builder must honour. */
-export interface JobSpec {
-  cpv: string;
-  repo: string;
-  chost: string;
-  arch: string;
-  /** Enabled IUSE flags, sorted. */
-  use: string[];
-  cflags: string;
-  cxxflags: string;
-  ldflags: string;
-  features: string[];
-  installMask: string;
-  /** sha256 of the .ebuild when the demander knew it: the backend refuses when its tree's differs. */
-  ebuild?: string;
-  eclasses?: string[];
-  eapi?: string;
-}
 
 export interface BuildRequest {
   spec: JobSpec;
