@@ -1,0 +1,41 @@
+/** Pure parts of the builder: what counts as "the configuration asked for", and the generated Portage configuration. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { JobSpec } from '../../src/api/v1.js';
+import { configMismatch } from '../../src/builder/config-check.js';
+import { portageConfig } from '../../src/builder/portage-backend.js';
+import { buildKeyOf } from '../../src/formats/build-config.js';
+import { config } from '../helpers/trust-world.js';
+
+const spec = (extra: Partial<JobSpec> = {}): JobSpec => ({ cpv: 'app-misc/hello-1.0', repo: 'gentoo', chost: 'x86_64-pc-linux-gnu', arch: 'amd64', use: ['nls'], cflags: '-O2 -pipe', cxxflags: '-O2 -pipe', ldflags: '', features: [], installMask: '', ...extra });
+
+test('configMismatch: table of builds against the job', () => {
+  const built = config();
+  const cases: { name: string; job: Parameters<typeof configMismatch>[0]; want: RegExp | undefined }[] = [
+    { name: 'exact', job: { kind: 'build', spec: spec() }, want: undefined },
+    { name: 'ebuild given and equal', job: { kind: 'build', spec: spec({ ebuild: built.ebuild, eapi: '8', eclasses: [] }) }, want: undefined },
+    { name: 'USE differs', job: { kind: 'build', spec: spec({ use: ['debug', 'nls'] }) }, want: /USE \[nls\] instead of \[debug nls\]/ },
+    { name: 'CFLAGS differ', job: { kind: 'build', spec: spec({ cflags: '-O3' }) }, want: /CFLAGS "-O2 -pipe" instead of "-O3"/ },
+    { name: 'other ebuild', job: { kind: 'build', spec: spec({ ebuild: '0'.repeat(64) }) }, want: /^ebuild / },
+    { name: 'other package', job: { kind: 'build', spec: spec({ cpv: 'app-misc/hello-2.0' }) }, want: /cpv/ },
+    { name: 'verify, same buildKey', job: { kind: 'verify', spec: spec(), config: built, target: { outputDigest: 'a'.repeat(64), buildKey: buildKeyOf(built) } }, want: undefined },
+    { name: 'verify against another ABI', job: { kind: 'verify', spec: spec(), config: { ...built, depAbi: ['dev-libs/libgreet:0/2'] } }, want: /built against no :=-dependencies, the attested build against dev-libs\/libgreet:0\/2/ },
+    { name: 'verify without a target', job: { kind: 'verify', spec: spec() }, want: /without the attested build config/ },
+  ];
+  for (const c of cases) {
+    const got = configMismatch(c.job, built);
+    if (c.want === undefined) assert.equal(got, undefined, c.name);
+    else assert.match(got ?? '', c.want, c.name);
+  }
+});
+
+test('portageConfig: exactly the job USE, every output-affecting FEATURE pinned, values quoted for bash', () => {
+  const cfg = portageConfig(spec({ use: ['debug', 'nls'], features: ['binpkg-dostrip'], cflags: '-O2 -DX="$HOME"' }));
+  assert.deepEqual(cfg.packageUse, ['=app-misc/hello-1.0 -* debug nls']);
+  assert.ok(cfg.makeConf.includes('CFLAGS="-O2 -DX=\\"\\$HOME\\""'), cfg.makeConf.join('\n'));
+  const features = cfg.makeConf.find((l) => l.startsWith('FEATURES='))!;
+  assert.match(features, / binpkg-dostrip /);
+  assert.match(features, / -binpkg-docompress /);
+  assert.match(features, / -splitdebug /);
+  assert.deepEqual(portageConfig(spec({ use: [] })).packageUse, ['=app-misc/hello-1.0 -*']);
+});
