@@ -87,7 +87,9 @@ test('three builder operators (example backend): build + assigned verifies, refu
   const refused = await request(C, w.consumer, '=app-misc/hello-demo-1.0', [...ex, '--use', 'nls gtk']);
 
   for (const cpv of ['dev-libs/libdemo-1.0', 'app-misc/hello-demo-1.0']) {
-    const group = await until(`three attestations of ${cpv}`, async () => (await client.packages({ cpv })).find((g) => g.attestations.length >= 3), 120_000, explain);
+    // Attestations are submitted before the job's result is reported: wait for both.
+    const settled = async () => (await jobsOf(client, cpv)).every((j) => j.state !== 'queued' && j.state !== 'leased');
+    const group = await until(`three attestations of ${cpv}`, async () => (await settled()) && (await client.packages({ cpv })).find((g) => g.attestations.length >= 3), 120_000, explain);
     const atts = group.attestations.map((a) => openAttestation(a.envelope).statement);
     assert.equal(group.disputed, false);
     assert.equal(new Set(atts.map((a) => a.outputDigest)).size, 1, `${cpv}: every builder got the same output`);
