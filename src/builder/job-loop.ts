@@ -16,7 +16,7 @@ import type { CoordinatorClient } from '../api/client.js';
 import type { Job, JobResult } from '../api/v1.js';
 import { isBinswarmError } from '../errors.js';
 import { inspectPackage } from '../formats/inspect.js';
-import { pieceRootOfFile } from '../log/pieces.js';
+import { pieceRootOfFile } from '../transfer/pieces.js';
 import type { PrivateKey } from '../trust/keys.js';
 import { signAttestation } from '../trust/statements.js';
 import type { BuildBackend } from './backend.js';
