@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { JobSpec } from '../../src/api/v1.js';
+import { exampleSpec } from '../helpers/builders.js';
 import { ExampleBackend } from '../../src/builder/example-backend.js';
 import { exampleRepoDir } from '../../src/builder/example-repo.js';
 import { TAMPER_ENV, TAMPER_VALUE, tamperRequested } from '../../src/builder/tamper.js';
@@ -20,10 +21,6 @@ import { inspectPackage } from '../../src/formats/inspect.js';
 import { hasProgram, need, tempDir } from '../helpers/env.js';
 
 const hasCc = hasProgram('cc');
-
-export function exampleSpec(cpv: string, use: string[], extra: Partial<JobSpec> = {}): JobSpec {
-  return { cpv, repo: 'binswarm-example', chost: 'x86_64-pc-linux-gnu', arch: 'amd64', use, cflags: '-O2 -pipe', cxxflags: '-O2 -pipe', ldflags: '-Wl,-O1', features: [], installMask: '', ...extra };
-}
 
 let n = 0;
 async function build(t: TestContext, spec: JobSpec, signal = new AbortController().signal) {
