@@ -7,7 +7,9 @@
  * canonical listings a dispute would be explained from, and report.
  *
  * The builder trusts its backend no more than a peer: what it attests is
- * what inspection of the archive says, never what the backend claims.
+ * what inspection of the archive says, never what the backend claims. Nor
+ * does it trust the job: compiler flags that could run code or read files
+ * on the builder are refused (flag-policy.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
@@ -19,8 +21,9 @@ import { inspectPackage } from '../formats/inspect.js';
 import { pieceRootOfFile } from '../transfer/pieces.js';
 import type { PrivateKey } from '../trust/keys.js';
 import { signAttestation } from '../trust/statements.js';
-import type { BuildBackend } from './backend.js';
+import { refuse, type BuildBackend } from './backend.js';
 import { configMismatch } from './config-check.js';
+import { unsafeFlag } from './flag-policy.js';
 
 /** Where built archives go so that others can fetch them (the node's blob store and its URL). */
 export interface ArchiveSink {
@@ -108,6 +111,8 @@ export async function runJob(job: Job, opts: BuilderOptions, stopping: AbortSign
     await mkdir(workDir, { recursive: true });
     let built;
     try {
+      const bad = unsafeFlag(job.spec);
+      if (bad) throw refuse(`${bad.variable} flag ${bad.flag} is not accepted by this builder (it could run code or read files on it)`, job.spec.cpv);
       built = await opts.backend.build({ spec: job.spec, workDir, signal, onLog: (line) => emit({ event: 'log', job: job.id, line }) });
     } catch (e) {
       if (signal.aborted) throw e;

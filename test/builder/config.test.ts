@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { JobSpec } from '../../src/api/v1.js';
 import { configMismatch } from '../../src/builder/config-check.js';
+import { unsafeFlag } from '../../src/builder/flag-policy.js';
 import { portageConfig } from '../../src/builder/portage-backend.js';
 import { buildKeyOf } from '../../src/formats/build-config.js';
 import { config } from '../helpers/trust-world.js';
@@ -38,4 +39,28 @@ test('portageConfig: exactly the job USE, every output-affecting FEATURE pinned,
   assert.match(features, / -binpkg-docompress /);
   assert.match(features, / -splitdebug /);
   assert.deepEqual(portageConfig(spec({ use: [] })).packageUse, ['=app-misc/hello-1.0 -*']);
+});
+
+test('unsafeFlag: flags that could run code or read files on the builder are refused, ordinary ones pass', () => {
+  const ok = ['-O2 -pipe', '-O3 -march=native -mtune=generic -pipe -fomit-frame-pointer', '-O2 -g -ggdb3 -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC', '-Os -flto=auto -Werror=format-security -mno-avx512f -std=gnu17', '-O2 -fno-semantic-interposition -fcf-protection=full'];
+  for (const cflags of ok) assert.equal(unsafeFlag({ cflags, cxxflags: cflags, ldflags: '-Wl,-O1 -Wl,--as-needed -Wl,-z,now -Wl,--hash-style=gnu' }), undefined, cflags);
+  const bad: [string, string][] = [
+    ['-O2 -wrapper sh,-c,id', '-wrapper'],
+    ['-fplugin=/tmp/x.so', '-fplugin=/tmp/x.so'],
+    ['-B/tmp/evil', '-B/tmp/evil'],
+    ['-specs=/tmp/s', '-specs=/tmp/s'],
+    ['@/etc/shadow', '@/etc/shadow'],
+    ['-include /etc/passwd', '-include'],
+    ['-imacros /x', '-imacros'],
+    ['-I/root', '-I/root'],
+    ['-fprofile-use=/x', '-fprofile-use=/x'],
+    ['-save-temps', '-save-temps'],
+    ['-fdump-tree-all', '-fdump-tree-all'],
+    ['-Wa,-adhln=/tmp/x', '-Wa,-adhln=/tmp/x'],
+    ['-DX=$(id)', '-DX=$(id)'],
+    ['-ffile-prefix-map=/=/x', '-ffile-prefix-map=/=/x'],
+  ];
+  for (const [cflags, flag] of bad) assert.deepEqual(unsafeFlag({ cflags, cxxflags: '', ldflags: '' }), { variable: 'CFLAGS', flag }, cflags);
+  assert.deepEqual(unsafeFlag({ cflags: '-O2', cxxflags: '-O2', ldflags: '-Wl,--plugin=/tmp/p.so' }), { variable: 'LDFLAGS', flag: '-Wl,--plugin=/tmp/p.so' });
+  assert.deepEqual(unsafeFlag({ cflags: '-O2', cxxflags: '-O2', ldflags: '-Wl,-rpath,/tmp' }), { variable: 'LDFLAGS', flag: '-Wl,-rpath,/tmp' });
 });

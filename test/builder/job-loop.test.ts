@@ -73,7 +73,7 @@ test('a good build is attested, stored, announced and its result reported', asyn
   assert.equal(item.configKey, group!.configKey);
 });
 
-test('a configuration the backend cannot honour is reported refused, with the reason in the queue', async (t) => {
+test('a configuration the backend cannot honour, or flags that could run code, are reported refused with the reason in the queue', async (t) => {
   if (!need(t, hasCc, 'a C compiler (cc)')) return;
   const s = await setup(t);
   const { jobId } = await s.submitter.submitRequest(exampleSpec('app-misc/hello-demo-1.0', ['nls', 'wayland']));
@@ -83,6 +83,12 @@ test('a configuration the backend cannot honour is reported refused, with the re
   assert.equal(item.state, 'refused');
   assert.match(item.why, /wayland not in IUSE/);
   assert.equal((await s.submitter.packages({ cpv: 'app-misc/hello-demo-1.0' })).length, 0, 'nothing attested');
+
+  // Whatever the backend, flags that would run code on the builder are refused before anything runs.
+  await s.submitter.submitRequest(exampleSpec('app-misc/hello-demo-1.0', ['nls'], { cflags: '-O2 -wrapper sh,-c,touch,/tmp/pwned' }));
+  const evil = (await s.alice.client.leaseJob({ backends: ['example'], chost: 'x86_64-pc-linux-gnu' }))!;
+  const r = await runJob(evil, s.alice.opts, new AbortController().signal);
+  assert.deepEqual(r, { outcome: 'refused', reason: 'CFLAGS flag -wrapper is not accepted by this builder (it could run code or read files on it)' });
 });
 
 test('a lost lease kills the running build; nothing is attested and the job goes to another builder', async (t) => {
