@@ -17,7 +17,9 @@ export type BuilderErrorCode =
   /** The build ran and failed (compiler error, missing tool, …). */
   | 'BUILD_FAILED'
   /** The lease was lost or the builder is stopping. */
-  | 'BUILD_CANCELLED';
+  | 'BUILD_CANCELLED'
+  /** The backend cannot run on this machine (no compiler, no command). */
+  | 'BACKEND_UNAVAILABLE';
 
 export interface BuildRequest {
   spec: JobSpec;
@@ -53,4 +55,8 @@ export function buildFailed(message: string, cause?: unknown): BinswarmError<Bui
 export function cancelled(signal: AbortSignal): BinswarmError<BuilderErrorCode> {
   const why = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'cancelled');
   return new BinswarmError<BuilderErrorCode>('BUILD_CANCELLED', `build cancelled: ${why}`);
+}
+
+export function unavailable(message: string): BinswarmError<BuilderErrorCode> {
+  return new BinswarmError<BuilderErrorCode>('BACKEND_UNAVAILABLE', message);
 }

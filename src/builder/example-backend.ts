@@ -16,7 +16,7 @@ import { mkdir, readdir, lstat, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeGpkg } from '../formats/gpkg-write.js';
 import { compressor } from '../formats/compression.js';
-import { refuse, type BuildBackend, type BuildOutput, type BuildRequest, type JobSpec } from './backend.js';
+import { refuse, unavailable, type BuildBackend, type BuildOutput, type BuildRequest, type JobSpec } from './backend.js';
 import { runPhases, SOURCE_DATE_EPOCH } from './ebuild-shell.js';
 import { elfDepsOf } from './elf-deps.js';
 import { bestVersion, evaluateDepend, exampleRepoDir, readEbuild, recordDepend, repoName, type EbuildInfo } from './example-repo.js';
@@ -65,7 +65,7 @@ export class ExampleBackend implements BuildBackend {
     this.libdir = opts.libdir ?? host.libdir;
     this.repoDir = opts.repoDir ?? exampleRepoDir();
     this.cc = opts.cc ?? 'cc';
-    if (spawnSync(this.cc, ['--version'], { stdio: 'ignore' }).error) throw refuse(`the example backend needs a C compiler ('${this.cc}' not found)`);
+    if (spawnSync(this.cc, ['--version'], { stdio: 'ignore' }).error) throw unavailable(`the example backend needs a C compiler ('${this.cc}' not found)`);
   }
 
   /** Everything that makes a spec impossible to honour, checked before anything runs. */

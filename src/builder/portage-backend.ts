@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { splitCpv } from '../formats/atom.js';
 import { OUTPUT_AFFECTING_FEATURES } from '../formats/digests.js';
 import { packagePath, readPackagesIndexFile } from '../formats/packages-index.js';
-import { buildFailed, cancelled, refuse, type BuildBackend, type BuildOutput, type BuildRequest, type JobSpec } from './backend.js';
+import { buildFailed, cancelled, refuse, unavailable, type BuildBackend, type BuildOutput, type BuildRequest, type JobSpec } from './backend.js';
 
 export interface PortageBackendOptions {
   /** The build command and its first arguments, e.g. ['python3', '…/build_pkgs.py']. */
@@ -67,7 +67,7 @@ export class PortageBackend implements BuildBackend {
   readonly chost: string;
 
   constructor(private readonly opts: PortageBackendOptions) {
-    if (opts.command.length === 0) throw refuse('the portage backend needs a command');
+    if (opts.command.length === 0) throw unavailable('the portage backend needs a command');
     this.chost = opts.chost ?? 'x86_64-pc-linux-gnu';
   }
 
@@ -81,6 +81,9 @@ export class PortageBackend implements BuildBackend {
     for (const v of [spec.cflags, spec.cxxflags, spec.ldflags, spec.installMask, ...spec.use, ...spec.features]) {
       if (unsafe(v)) throw refuse('a configuration value contains a line break', spec.cpv);
     }
+    const known = new Set<string>(OUTPUT_AFFECTING_FEATURES);
+    const other = spec.features.filter((f) => !known.has(f));
+    if (other.length) throw refuse(`FEATURES ${other.join(' ')} are not output-affecting FEATURES binswarm knows (${OUTPUT_AFFECTING_FEATURES.join(' ')})`, spec.cpv);
     const bad = spec.use.filter((f) => !/^[A-Za-z0-9][A-Za-z0-9+_@-]*$/.test(f));
     if (bad.length) throw refuse(`invalid USE flag ${bad[0]}`, spec.cpv);
     if (this.opts.tree && spec.ebuild) {
