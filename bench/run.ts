@@ -20,6 +20,7 @@ const CASES: Record<string, () => Promise<{ default: BenchCase }>> = {
   coordinator: () => import('./coordinator.js'),
   swarm: () => import('./swarm.js'),
   scheduler: () => import('./scheduler.js'),
+  builder: () => import('./builder.js'),
 };
 
 async function main(): Promise<void> {
