@@ -13,7 +13,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, lstat, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve as absolute } from 'node:path';
 import { writeGpkg } from '../formats/gpkg-write.js';
 import { compressor } from '../formats/compression.js';
 import { refuse, unavailable, type BuildBackend, type BuildOutput, type BuildRequest, type JobSpec } from './backend.js';
@@ -89,6 +89,8 @@ export class ExampleBackend implements BuildBackend {
   }
 
   async build(req: BuildRequest): Promise<BuildOutput> {
+    // Absolute: the build phases run in other directories.
+    req = { ...req, workDir: absolute(req.workDir) };
     const { spec, workDir } = req;
     const eb = await this.check(spec);
     const sysroot = join(workDir, 'sysroot');

@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { CoordinatorClient } from '../api/client.js';
 import type { Job, JobResult } from '../api/v1.js';
 import { isBinswarmError } from '../errors.js';
@@ -103,7 +103,8 @@ export async function runJob(job: Job, opts: BuilderOptions, stopping: AbortSign
   const lost = new AbortController();
   const signal = AbortSignal.any([lost.signal, stopping]);
   const stopBeating = keepLease(job, opts, lost);
-  const workDir = join(opts.buildDir, `job-${job.id}-${randomBytes(4).toString('hex')}`);
+  // Absolute: backends change directories, and a relative --build-dir would then point elsewhere.
+  const workDir = resolve(opts.buildDir, `job-${job.id}-${randomBytes(4).toString('hex')}`);
   const report = async (result: Omit<JobResult, 'leaseId' | 'seconds'>): Promise<void> => {
     await opts.client.reportResult(job.id, { leaseId: job.lease.id, seconds: Math.round(seconds() * 1000) / 1000, ...result });
   };

@@ -18,7 +18,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve as absolute } from 'node:path';
 import { splitCpv } from '../formats/atom.js';
 import { OUTPUT_AFFECTING_FEATURES } from '../formats/digests.js';
 import { packagePath, readPackagesIndexFile } from '../formats/packages-index.js';
@@ -96,7 +96,8 @@ export class PortageBackend implements BuildBackend {
   }
 
   async build(req: BuildRequest): Promise<BuildOutput> {
-    const { spec, workDir } = req;
+    const spec = req.spec;
+    const workDir = absolute(req.workDir);
     await this.check(spec);
     const cfg = portageConfig(spec);
     const root = join(workDir, 'config', 'etc', 'portage');

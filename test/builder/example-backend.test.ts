@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { JobSpec } from '../../src/api/v1.js';
 import { exampleSpec } from '../helpers/builders.js';
@@ -85,6 +85,13 @@ test('what the backend cannot honour is refused with a clear reason, never built
   assert.match(await refusal(t, exampleSpec('app-misc/hello-demo-1.0', ['nls'], { repo: 'gentoo' })), /repository 'gentoo'/);
   assert.match(await refusal(t, exampleSpec('app-misc/hello-demo-1.0', ['nls'], { features: ['splitdebug'] })), /FEATURES splitdebug not supported/);
   assert.match(await refusal(t, exampleSpec('app-misc/hello-demo-1.0', ['nls'], { eapi: '7' })), /EAPI 7 wanted/);
+});
+
+test('a relative build directory works (the phases run in other directories)', async (t) => {
+  if (!need(t, hasCc, 'a C compiler (cc)')) return;
+  const dir = await tempDir(t);
+  const out = await new ExampleBackend().build({ spec: exampleSpec('app-misc/hello-demo-1.0', ['nls']), workDir: relative(process.cwd(), join(dir, 'job')), signal: new AbortController().signal });
+  assert.deepEqual((await inspectPackage(out.path)).buildConfig.depAbi, ['dev-libs/libdemo:0/1']);
 });
 
 test('a cancelled build stops with BUILD_CANCELLED', async (t) => {

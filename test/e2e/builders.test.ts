@@ -18,7 +18,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { CoordinatorClient } from '../../src/api/client.js';
 import type { QueueItem } from '../../src/api/v1.js';
@@ -26,7 +26,7 @@ import { exampleRepoDir } from '../../src/builder/example-repo.js';
 import { TAMPER_ENV, TAMPER_VALUE } from '../../src/builder/tamper.js';
 import { openAttestation } from '../../src/trust/statements.js';
 import { runCli } from '../helpers/cli.js';
-import { hasProgram, need, portageToolsDir, tempDir } from '../helpers/env.js';
+import { hasProgram, need, portageToolsDir, repoRoot, tempDir } from '../helpers/env.js';
 import { operatorWorld, policyFile, type OperatorFiles } from '../helpers/operators.js';
 import { portageAvailable, portageSource, runGetbinpkg } from '../helpers/portage.js';
 import { startBinswarm, type Running } from '../helpers/procs.js';
@@ -40,7 +40,8 @@ async function coordinator(t: TestContext, dir: string, rootPub: string, extra: 
 
 function builder(t: TestContext, dir: string, C: string, p: OperatorFiles, backend: string[], env?: NodeJS.ProcessEnv): Promise<Running<{ listening: string; keyId: string; backend: string }>> {
   return startBinswarm(
-    ['node', '--roles', 'build', '--coordinator', C, '--data', join(dir, `node-${p.name}`), '--key', p.key, ...p.certs.flatMap((c) => ['--cert', c]), '--listen', '127.0.0.1:0', '--poll', '0.2', '--json', ...backend],
+    // A relative --data (so a relative default --build-dir): the build phases run elsewhere and must still find it.
+    ['node', '--roles', 'build', '--coordinator', C, '--data', relative(repoRoot, join(dir, `node-${p.name}`)), '--key', p.key, ...p.certs.flatMap((c) => ['--cert', c]), '--listen', '127.0.0.1:0', '--poll', '0.2', '--json', ...backend],
     t,
     60_000,
     env,
