@@ -11,7 +11,7 @@
  */
 
 /** Code-generation switches that take a path or load/execute something. */
-const DENIED_F = /^-f(?:plugin|profile|auto-profile|dump|callgraph-info|debug-prefix-map|file-prefix-map|macro-prefix-map|record-gcc-switches=|stack-usage|opt-info|diagnostics-.*file|save-optimization-record|lto-.*=|sanitize-coverage-.*file|ltrans|wpa|linker-output|use-ld|use-linker-plugin|coverage|test-coverage|branch-probabilities|spec|debug-types-section=)/;
+const DENIED_F = /^-f(?:plugin|profile|auto-profile|dump|callgraph-info|debug-prefix-map|file-prefix-map|macro-prefix-map|record-gcc-switches=|stack-usage|opt-info|diagnostics-.*file|save-optimization-record|lto-.*=|sanitize-coverage-.*file|ltrans|wpa|linker-output|use-ld=(?!(?:bfd|gold|lld|mold)$)|use-linker-plugin|coverage|test-coverage|branch-probabilities|spec|debug-types-section=)/;
 
 const COMPILER: RegExp[] = [
   /^-O(?:[0-3sgz]|fast)?$/,

@@ -42,7 +42,7 @@ test('portageConfig: exactly the job USE, every output-affecting FEATURE pinned,
 });
 
 test('unsafeFlag: flags that could run code or read files on the builder are refused, ordinary ones pass', () => {
-  const ok = ['-O2 -pipe', '-O3 -march=native -mtune=generic -pipe -fomit-frame-pointer', '-O2 -g -ggdb3 -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC', '-Os -flto=auto -Werror=format-security -mno-avx512f -std=gnu17', '-O2 -fno-semantic-interposition -fcf-protection=full'];
+  const ok = ['-O2 -pipe', '-O3 -march=native -mtune=generic -pipe -fomit-frame-pointer', '-O2 -g -ggdb3 -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC', '-Os -flto=auto -Werror=format-security -mno-avx512f -std=gnu17', '-O2 -fno-semantic-interposition -fcf-protection=full', '-O2 -pipe -fuse-ld=mold -msse4.2 -mfpmath=sse -fdiagnostics-color=always'];
   for (const cflags of ok) assert.equal(unsafeFlag({ cflags, cxxflags: cflags, ldflags: '-Wl,-O1 -Wl,--as-needed -Wl,-z,now -Wl,--hash-style=gnu' }), undefined, cflags);
   const bad: [string, string][] = [
     ['-O2 -wrapper sh,-c,id', '-wrapper'],
@@ -59,6 +59,7 @@ test('unsafeFlag: flags that could run code or read files on the builder are ref
     ['-Wa,-adhln=/tmp/x', '-Wa,-adhln=/tmp/x'],
     ['-DX=$(id)', '-DX=$(id)'],
     ['-ffile-prefix-map=/=/x', '-ffile-prefix-map=/=/x'],
+    ['-fuse-ld=evil', '-fuse-ld=evil'],
   ];
   for (const [cflags, flag] of bad) assert.deepEqual(unsafeFlag({ cflags, cxxflags: '', ldflags: '' }), { variable: 'CFLAGS', flag }, cflags);
   assert.deepEqual(unsafeFlag({ cflags: '-O2', cxxflags: '-O2', ldflags: '-Wl,--plugin=/tmp/p.so' }), { variable: 'LDFLAGS', flag: '-Wl,--plugin=/tmp/p.so' });
