@@ -1,10 +1,15 @@
 /** Pure parts of the builder: what counts as "the configuration asked for", and the generated Portage configuration. */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import type { JobSpec } from '../../src/api/v1.js';
 import { configMismatch } from '../../src/builder/config-check.js';
 import { unsafeFlag } from '../../src/builder/flag-policy.js';
-import { portageConfig } from '../../src/builder/portage-backend.js';
+import { PortageBackend, portageConfig } from '../../src/builder/portage-backend.js';
+import { isBinswarmError } from '../../src/errors.js';
+import { tempDir } from '../helpers/env.js';
 import { buildKeyOf } from '../../src/formats/build-config.js';
 import { config } from '../helpers/trust-world.js';
 
@@ -64,4 +69,30 @@ test('unsafeFlag: flags that could run code or read files on the builder are ref
   for (const [cflags, flag] of bad) assert.deepEqual(unsafeFlag({ cflags, cxxflags: '', ldflags: '' }), { variable: 'CFLAGS', flag }, cflags);
   assert.deepEqual(unsafeFlag({ cflags: '-O2', cxxflags: '-O2', ldflags: '-Wl,--plugin=/tmp/p.so' }), { variable: 'LDFLAGS', flag: '-Wl,--plugin=/tmp/p.so' });
   assert.deepEqual(unsafeFlag({ cflags: '-O2', cxxflags: '-O2', ldflags: '-Wl,-rpath,/tmp' }), { variable: 'LDFLAGS', flag: '-Wl,-rpath,/tmp' });
+});
+
+test('portage backend refuses before running Portage: ebuild digest differs from its tree, package not in the tree, unknown FEATURES, line breaks, other CHOST', async (t) => {
+  const dir = await tempDir(t);
+  mkdirSync(join(dir, 'tree/app-misc/hello'), { recursive: true });
+  const ebuild = 'EAPI=8\nSLOT="0"\n';
+  writeFileSync(join(dir, 'tree/app-misc/hello/hello-1.0.ebuild'), ebuild);
+  const digest = createHash('sha256').update(ebuild).digest('hex');
+  // The command would fail if it ran: every case must be refused before it.
+  const backend = new PortageBackend({ command: ['false'], prefix: join(dir, 'prefix'), tree: join(dir, 'tree') });
+  const refusal = async (s: JobSpec) => {
+    const workDir = join(dir, `job-${Math.random().toString(16).slice(2)}`);
+    mkdirSync(workDir);
+    const e = await backend.build({ spec: s, workDir, signal: new AbortController().signal }).then(() => undefined, (err: unknown) => err);
+    assert.ok(isBinswarmError(e) && e.code === 'BUILD_REFUSED', String(e));
+    return e.message;
+  };
+  assert.match(await refusal(spec({ ebuild: 'f'.repeat(64) })), /ebuild digest mismatch: the job wants ffffffffffff…, this tree has/);
+  assert.match(await refusal(spec({ cpv: 'app-misc/hello-2.0', ebuild: digest })), /unknown package app-misc\/hello-2\.0/);
+  assert.match(await refusal(spec({ ebuild: digest, features: ['ccache'] })), /FEATURES ccache are not output-affecting/);
+  assert.match(await refusal(spec({ ebuild: digest, cflags: '-O2\nFEATURES="-sandbox"' })), /line break/);
+  assert.match(await refusal(spec({ ebuild: digest, chost: 'aarch64-unknown-linux-gnu' })), /CHOST/);
+  // The digest that matches goes on to run the command (which fails: a build failure, not a refusal).
+  const workDir = join(dir, 'job-ok');
+  mkdirSync(workDir);
+  await assert.rejects(backend.build({ spec: spec({ ebuild: digest }), workDir, signal: new AbortController().signal }), (e: unknown) => isBinswarmError(e) && e.code === 'BUILD_FAILED');
 });
