@@ -1,4 +1,4 @@
-/** Pure parts of the builder: what counts as "the configuration asked for", and the generated Portage configuration. */
+/** The builder's pure parts and early refusals: what counts as "the configuration asked for", the flag policy, the generated Portage configuration, and what the portage backend refuses before Portage runs. */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
