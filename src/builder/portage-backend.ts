@@ -105,7 +105,7 @@ export class PortageBackend implements BuildBackend {
     await writeFile(join(root, 'make.conf'), `${cfg.makeConf.join('\n')}\n`);
     await writeFile(join(root, 'package.use'), `${cfg.packageUse.join('\n')}\n`);
     const pkgdir = join(workDir, 'pkgdir');
-    const args = [...this.opts.command.slice(1), pkgdir, '--target', `=${spec.cpv}`, '--quiet', ...cfg.packageUse.flatMap((l) => ['--package-use', l]), ...cfg.makeConf.flatMap((l) => ['--make-conf', l])];
+    const args = [...this.opts.command.slice(1), pkgdir, '--target', `=${spec.cpv}`, ...cfg.packageUse.flatMap((l) => ['--package-use', l]), ...cfg.makeConf.flatMap((l) => ['--make-conf', l])];
     const output = await this.run(this.opts.command[0]!, args, { ...this.opts.env, PGH_EPREFIX: this.opts.prefix, PORTAGE_CONFIGROOT: join(workDir, 'config') }, req);
     if (/there are no ebuilds (?:built with USE flags )?to satisfy/.test(output)) throw refuse(`unknown package ${spec.cpv} (Portage has no ebuild for it)`, spec.cpv);
     if (!existsSync(join(pkgdir, 'Packages'))) throw buildFailed(`Portage produced no packages: ${output.trim().split('\n').slice(-6).join(' | ')}`);
