@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { JobSpec } from '../../src/api/v1.js';
@@ -74,6 +74,28 @@ test('builds are reproducible across build directories; USE flags change the out
   assert.notEqual(c.buildKey, a.buildKey);
   const d = await build(t, exampleSpec('app-misc/hello-demo-1.0', ['debug', 'nls'], { cflags: '-O1 -pipe' }));
   assert.notEqual(d.outputDigest, a.outputDigest, 'CFLAGS reach the compiler');
+});
+
+test('a second libdemo version with a new subslot: hello-demo records it (new depAbi → new buildKey, same configKey)', async (t) => {
+  if (!need(t, hasCc, 'a C compiler (cc)')) return;
+  const dir = await tempDir(t);
+  const repo = join(dir, 'repo');
+  cpSync(exampleRepoDir(), repo, { recursive: true });
+  const v1 = readFileSync(join(repo, 'dev-libs/libdemo/libdemo-1.0.ebuild'), 'utf8');
+  writeFileSync(join(repo, 'dev-libs/libdemo/libdemo-2.0.ebuild'), v1.replace('SLOT="0/1"', 'SLOT="0/2"').replaceAll('libdemo.so.1', 'libdemo.so.2'));
+  const build2 = async (r?: string) => {
+    const workDir = join(dir, `job-${n++}`);
+    mkdirSync(workDir);
+    const out = await new ExampleBackend(r ? { repoDir: r } : {}).build({ spec: exampleSpec('app-misc/hello-demo-1.0', ['nls']), workDir, signal: new AbortController().signal });
+    return inspectPackage(out.path);
+  };
+  const old = await build2();
+  const rebuilt = await build2(repo);
+  assert.equal(rebuilt.metadata.rdepend, 'dev-libs/libdemo:0/2=');
+  assert.deepEqual(rebuilt.buildConfig.depAbi, ['dev-libs/libdemo:0/2']);
+  assert.equal(rebuilt.configKey, old.configKey);
+  assert.notEqual(rebuilt.buildKey, old.buildKey);
+  if (hasProgram('scanelf', ['-V'])) assert.match(rebuilt.metadata.requires, /libdemo\.so\.2/);
 });
 
 test('what the backend cannot honour is refused with a clear reason, never built wrong', async (t) => {
