@@ -45,6 +45,7 @@ export function backendFor(o: BuildFlags, roles: string[]): BuildBackend | undef
   for (const [v, name] of [[o.jobs, '--jobs'], [o.heartbeat, '--heartbeat'], [o.poll, '--poll']] as const) {
     if (v !== undefined && !(Number(v) > 0)) throw new BinswarmError('BAD_ARGUMENT', `${name} wants a positive number, got '${v}'`);
   }
+  if (tamperRequested()) process.stderr.write(`node: WARNING: ${TAMPER_ENV} is set: this builder corrupts every build on purpose (test only)\n`);
   return createBackend(o.backend, { chost: o.chost, portageCommand: o.portageCommand, portagePrefix: o.portagePrefix, portageTree: o.portageTree, exampleRepo: o.exampleRepo });
 }
 
@@ -65,7 +66,6 @@ export async function startBuilder(
   o: BuildFlags,
   node: { client: CoordinatorClient; key: PrivateKey; store: BlobStore; publicUrl: string; certificates: Envelope[]; data: string },
 ): Promise<() => Promise<void>> {
-  if (tamperRequested()) process.stderr.write(`node: WARNING: ${TAMPER_ENV} is set: this builder corrupts every build on purpose (test only)\n`);
   // The coordinator learns our operator from the certificate chain.
   for (const c of node.certificates) await node.client.submitCertificate(c);
   const stop = new AbortController();
