@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { Gateway } from '../gateway/gateway.js';
 import { buildGatewayApp } from '../gateway/server.js';
+import { openPortageSigning, type PortageSigningFlags } from './portage-signing.js';
 import { readPrivateKey } from '../trust/keys.js';
 import { loadPolicy } from '../trust/policy.js';
 import type { CliCommand } from './common.js';
@@ -9,11 +10,13 @@ import { parseListen, untilSignal } from './listen.js';
 
 export const DEFAULT_CHOST = 'x86_64-pc-linux-gnu';
 
-export async function runGateway(o: { coordinator: string; data: string; policy: string; listen: string; chost: string; key?: string; interval: string }): Promise<void> {
+export async function runGateway(o: { coordinator: string; data: string; policy: string; listen: string; chost: string; key?: string; interval: string } & PortageSigningFlags): Promise<void> {
   const { host, port } = parseListen(o.listen);
+  const signing = await openPortageSigning(o.data, o);
   const gw = await Gateway.open({
     coordinator: o.coordinator, dataDir: o.data, policy: loadPolicy(o.policy), chost: o.chost,
     key: o.key ? await readPrivateKey(o.key) : undefined,
+    signForPortage: signing?.sign,
     log: (line) => process.stderr.write(`gateway: ${line}\n`),
   });
   // One refresh at a time; a failed one keeps serving the last good view.
@@ -27,6 +30,7 @@ export async function runGateway(o: { coordinator: string; data: string; policy:
   await untilSignal(async () => {
     clearInterval(timer);
     await app.close();
+    await signing?.close();
   });
 }
 
@@ -41,6 +45,10 @@ const command: CliCommand = {
       .option('--chost <chost>', 'your CHOST', DEFAULT_CHOST)
       .option('--key <file>', 'a key to sign reports of bad holders')
       .option('--interval <seconds>', 'refresh period', '300')
+      .option('--no-sign', 'serve archives unsigned (Portage then needs verify-signature = false)')
+      .option('--gpg-home <dir>', 'OpenPGP keyring that signs for Portage (default DATA/gnupg, made if missing)')
+      .option('--gpg-key <id>', 'signing key in that keyring (default: its only secret key)')
+      .option('--gpg-passphrase-file <file>', "the signing key's passphrase (e.g. getuto's /etc/portage/gnupg/pass)")
       .addHelpText('after', '\nThen: binswarm setup-portage --gateway http://127.0.0.1:7680\nStatus and reasons: curl http://127.0.0.1:7680/-/status')
       .action(runGateway);
   },

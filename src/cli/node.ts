@@ -27,7 +27,7 @@ const command: CliCommand = {
       .option('--cert <file>', 'certificates to submit (repeatable)', collect, [])
       .option('--listen <host:port>', 'blob server address', '127.0.0.1:7700')
       .option('--public-url <url>', 'how others reach this node (default: http://LISTEN)')
-      .option('--roles <list>', 'comma-separated: consume,contribute,mirror,build', 'contribute')
+      .option('--roles <list>', 'comma-separated, each opt-in beyond the default consume (see contrib/binswarm.toml): consume,contribute,mirror,build,census', 'consume')
       .option('--watch <pkgdir>', 'contribute this PKGDIR now and whenever it changes (role contribute)')
       .option('--watch-interval <seconds>', 'how often to look at the PKGDIR', '60')
       .option('--upload-rate <size>', 'upload limit per second for all uploads together, e.g. 20M (default: none)')

@@ -27,6 +27,7 @@ import { evaluateTrust, type LoggedStatement, type TrustResult } from '../trust/
 import type { PrivateKey } from '../trust/keys.js';
 import { publicKeyFromRaw, type NamedKey } from '../trust/keys.js';
 import type { Policy } from '../trust/policy.js';
+import type { ServedCopy, SignForPortage } from './portage-signing.js';
 import { buildIdFor, loadState, saveState, type GatewayState } from './state.js';
 
 export interface ServedPackage {
@@ -34,6 +35,8 @@ export interface ServedPackage {
   cpv: string;
   buildId: number;
   archiveSha256: string;
+  /** The blob Portage gets: the archive itself, or its copy signed for Portage (size is the served size). */
+  servedSha256: string;
   size: number;
   trust: TrustResult;
 }
@@ -46,6 +49,8 @@ export interface GatewayOptions {
   /** Signs holder reports; without it bad holders are only skipped. */
   key?: PrivateKey;
   fetcher?: BlobFetcher;
+  /** Portage's own signature check (portage-signing.ts): called once an archive is verified; its result is served instead. */
+  signForPortage?: SignForPortage;
   now?: () => Date;
   log?: (line: string) => void;
 }
@@ -218,11 +223,20 @@ export class Gateway {
         continue;
       }
       this.inspected.set(a.sha256, info);
+      let served: ServedCopy = { sha256: a.sha256, size: info.archive.size, md5: info.md5!, sha1: info.sha1! };
+      if (this.opts.signForPortage) {
+        try {
+          served = await this.opts.signForPortage({ path: this.store.path(a.sha256), sha256: a.sha256, outputDigest: info.outputDigest, buildKey: info.buildKey });
+        } catch (e) {
+          this.say(`${r.cpv}: could not sign for Portage (${(e as Error).message}); not served`);
+          continue;
+        }
+      }
       const buildId = buildIdFor(this.state, info.cpv, a.sha256);
       const rel = `${info.category}/${splitCpv(info.cpv).pn}/${info.pf}-${buildId}.gpkg.tar`;
       // Portage requires MTIME on remote entries (it compares it with a cached file); BUILD_TIME is stable.
-      const entry = packagesEntryOf(info.metadata, { path: rel, size: info.archive.size, md5: info.md5!, sha1: info.sha1!, buildId, mtime: info.metadata.buildTime ?? 0, header: new Map([['CHOST', this.opts.chost]]) });
-      return { pkg: { path: rel, cpv: info.cpv, buildId, archiveSha256: a.sha256, size: info.archive.size, trust: r }, entry };
+      const entry = packagesEntryOf(info.metadata, { path: rel, size: served.size, md5: served.md5, sha1: served.sha1, buildId, mtime: info.metadata.buildTime ?? 0, header: new Map([['CHOST', this.opts.chost]]) });
+      return { pkg: { path: rel, cpv: info.cpv, buildId, archiveSha256: a.sha256, servedSha256: served.sha256, size: served.size, trust: r }, entry };
     }
     return undefined;
   }
@@ -243,6 +257,6 @@ export class Gateway {
   }
 
   blobPath(p: ServedPackage): string {
-    return this.store.path(p.archiveSha256);
+    return this.store.path(p.servedSha256);
   }
 }

@@ -39,8 +39,8 @@ export function buildGatewayApp(gw: Gateway, opts: { refresh?: () => Promise<unk
     const { cat, pn, file } = req.params as { cat: string; pn: string; file: string };
     const p = gw.lookup(`${cat}/${pn}/${file}`);
     if (!p) return reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'not a package your policy trusts' } });
-    if (!(await gw.store.verify(p.archiveSha256))) return reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'cached archive failed verification; it was removed and will be fetched again' } });
-    return reply.type('application/x-tar').header('content-length', String(p.size)).send(gw.store.openRead(p.archiveSha256));
+    if (!(await gw.store.verify(p.servedSha256))) return reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'cached archive failed verification; it was removed and will be fetched again' } });
+    return reply.type('application/x-tar').header('content-length', String(p.size)).send(gw.store.openRead(p.servedSha256));
   });
   return app;
 }

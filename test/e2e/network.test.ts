@@ -99,7 +99,7 @@ async function flow(t: TestContext, db?: string, full = true): Promise<void> {
   const contributors: Contributor[] = [];
   for (const p of w.people) {
     const data = join(dir, `node-${p.name}`);
-    const node = await startBinswarm<{ listening: string }>(['node', '--coordinator', C, '--data', data, '--key', p.key, '--listen', '127.0.0.1:0'], t );
+    const node = await startBinswarm<{ listening: string }>(['node', '--roles', 'contribute', '--coordinator', C, '--data', data, '--key', p.key, '--listen', '127.0.0.1:0'], t );
     contributors.push({ ...p, data, url: node.ready.listening });
   }
   const first = await publish(contributors[0]!, C, PKGDIR());
@@ -171,7 +171,7 @@ test('node --watch contributes a PKGDIR once its index appears, stores and offer
   mkdirSync(watched);
   const alice = w.people[0]!;
   const data = join(dir, 'node-alice');
-  const node = await startBinswarm<{ listening: string }>(['node', '--coordinator', C, '--data', data, '--key', alice.key, ...alice.certs.flatMap((c) => ['--cert', c]), '--listen', '127.0.0.1:0', '--watch', watched, '--watch-interval', '1'], t);
+  const node = await startBinswarm<{ listening: string }>(['node', '--roles', 'contribute', '--coordinator', C, '--data', data, '--key', alice.key, ...alice.certs.flatMap((c) => ['--cert', c]), '--listen', '127.0.0.1:0', '--watch', watched, '--watch-interval', '1'], t);
   const client = new CoordinatorClient(C);
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal((await client.packages({})).length, 0, 'nothing before the PKGDIR has an index');
