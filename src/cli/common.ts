@@ -28,7 +28,10 @@ export function reportError(e: unknown, opts: { json: boolean }): number {
   if (process.env.BINSWARM_DEBUG) console.error(e);
   if (isBinswarmError(e)) {
     const where = e.subject ? `${e.subject}: ` : '';
-    process.stderr.write(`binswarm: ${where}${e.message} [${e.code}]\n`);
+    // Several independent problems (a config file's bad keys): one line each.
+    const problems = (e as { problems?: unknown }).problems;
+    const lines = Array.isArray(problems) && problems.length > 0 ? problems.map(String) : [e.message];
+    for (const line of lines) process.stderr.write(`binswarm: ${where}${line} [${e.code}]\n`);
     if (opts.json) printJson({ error: { code: e.code, message: e.message, ...(e.subject ? { subject: e.subject } : {}) } });
     return EXIT.badInput;
   }

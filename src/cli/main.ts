@@ -6,6 +6,7 @@
  */
 import { CommanderError } from 'commander';
 import { reportError, type CliCommand } from './common.js';
+import { applyConfig, configPath, DEFAULT_CONFIG, readConfigFile } from './config.js';
 
 interface Entry {
   summary: string;
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, Entry> = {
   fetch: { summary: 'Fetch one archive from the swarm (verified pieces, resumable)', load: () => import('./fetch.js') },
   mirror: { summary: 'Mirror role: status of a running mirror', load: () => import('./mirror.js') },
   gateway: { summary: 'Serve a Portage binhost of what your policy trusts', load: () => import('./gateway.js') },
+  status: { summary: "Show this machine's roles, gateway, trust counts, checkpoint, contribution", load: () => import('./status.js') },
   'setup-portage': { summary: 'Point Portage at a gateway (binrepos.conf)', load: () => import('./setup-portage.js') },
   log: { summary: 'Transparency log: verify checkpoints and proofs, cosign as a witness', load: () => import('./log.js') },
   census: { summary: 'Count what is installed here as build demand (prints what it would send)', load: () => import('./census.js') },
@@ -48,6 +50,8 @@ function usage(): string {
     ...lines,
     '',
     'Run `binswarm COMMAND --help` for the options of one command.',
+    `Every command reads its [COMMAND] section of ${DEFAULT_CONFIG} (keys: its long flags;`,
+    'flags given win). Another file: --config FILE or BINSWARM_CONFIG=FILE.',
     '',
   ].join('\n');
 }
@@ -76,7 +80,9 @@ async function main(argv: string[]): Promise<number> {
     const program = cmd.build();
     program.name(`binswarm ${name}`).exitOverride();
     program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
-    const result = await program.parseAsync(rest, { from: 'user' });
+    const config = configPath(rest);
+    if (config.path !== undefined) applyConfig(program, name, config.rest, config.path, readConfigFile(config.path), Object.keys(COMMANDS));
+    const result = await program.parseAsync(config.rest, { from: 'user' });
     return cmd.exitCode?.(result) ?? (process.exitCode as number | undefined) ?? 0;
   } catch (e) {
     if (e instanceof CommanderError) {

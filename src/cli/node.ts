@@ -9,12 +9,14 @@ import { Mirror } from '../node/mirror.js';
 import { SwarmFetcher } from '../transfer/swarm-fetcher.js';
 import { TokenBucket } from '../transfer/token-bucket.js';
 import { publishPkgdir } from '../node/contribute.js';
+import { registerNodeStatus } from '../node/status.js';
 import { readEnvelopeFile } from '../trust/files.js';
 import { readPrivateKey } from '../trust/keys.js';
 import { collect, parseSize, type CliCommand } from './common.js';
 import { DEFAULT_CHOST, runGateway } from './gateway.js';
 import { addBuildOptions, backendFor, startBuilder, type BuildFlags } from './node-build.js';
 import { parseListen, untilSignal } from './listen.js';
+import { parseRoles } from './roles.js';
 
 
 const command: CliCommand = {
@@ -27,7 +29,7 @@ const command: CliCommand = {
       .option('--cert <file>', 'certificates to submit (repeatable)', collect, [])
       .option('--listen <host:port>', 'blob server address', '127.0.0.1:7700')
       .option('--public-url <url>', 'how others reach this node (default: http://LISTEN)')
-      .option('--roles <list>', 'comma-separated, each opt-in beyond the default consume (see contrib/binswarm.toml): consume,contribute,mirror,build,census', 'consume')
+      .option('--roles <list>', 'comma-separated: consume (the default) and, each opt-in, contribute, sign, mirror, build, census, witness (see contrib/binswarm.toml)', 'consume')
       .option('--watch <pkgdir>', 'contribute this PKGDIR now and whenever it changes (role contribute)')
       .option('--watch-interval <seconds>', 'how often to look at the PKGDIR', '60')
       .option('--upload-rate <size>', 'upload limit per second for all uploads together, e.g. 20M (default: none)')
@@ -41,7 +43,7 @@ const command: CliCommand = {
       .option('--chost <chost>', 'gateway CHOST', DEFAULT_CHOST);
     return addBuildOptions(cmd)
       .action(async (o: BuildFlags & { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; policy?: string; gatewayListen: string; chost: string; uploadRate?: string; maxUploads: string; downloadRate?: string; quota?: string; domain?: string; syncInterval: string }) => {
-        const roles = o.roles.split(',').map((r) => r.trim()).filter(Boolean);
+        const roles: string[] = parseRoles(o.roles);
         const backend = backendFor(o, roles);
         const { host, port } = parseListen(o.listen);
         const key = await readPrivateKey(o.key);
@@ -53,9 +55,11 @@ const command: CliCommand = {
         const stats = registerBlobRoutes(app, store, { maxConcurrent: Number(o.maxUploads), bucket: o.uploadRate ? new TokenBucket(parseSize(o.uploadRate, '--upload-rate')) : undefined });
         let mirror: Mirror | undefined;
         app.get('/health', async () => ({ ok: true }));
+        const status = registerNodeStatus(app, { roles, keyId: key.publicKey.id, gateway: roles.includes('consume') ? `http://${o.gatewayListen}` : null });
         app.get('/status', async () => ({ keyId: key.publicKey.id, roles, bytesServed: stats.bytesServed, uploads: stats.active, requests: stats.requests, mirror: mirror?.status ?? null }));
         const listening = await app.listen({ host, port });
         const publicUrl = o.publicUrl ?? listening;
+        status.setPublicUrl(publicUrl);
         const client = new CoordinatorClient(o.coordinator, key);
         const knownRoles = roles.filter((r) => ['consume', 'contribute', 'mirror', 'build', 'witness'].includes(r));
         if (isMirror) {
@@ -81,6 +85,7 @@ const command: CliCommand = {
               const r = await publishPkgdir(o.watch!, { coordinator: o.coordinator, key, certificates, store, publicUrl });
               // Only a pass that got through marks the index as done; a failed one is retried.
               last = mark;
+              status.contributed(r.packages.length);
               process.stderr.write(`node: contributed ${r.packages.length} package(s) from ${o.watch}${r.problems.length ? `; ${r.problems.length} problem(s): ${r.problems.map((p) => p.message).join('; ')}` : ''}\n`);
             } finally {
               running = false;

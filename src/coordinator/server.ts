@@ -16,6 +16,7 @@ import { writeKeyPair } from '../trust/files.js';
 import { generateKey, readPrivateKey, type PublicKey } from '../trust/keys.js';
 import { MAX_SKEW_MS, verifyRequest, type SignedBy } from '../trust/request-signing.js';
 import { VerifyPool } from '../trust/verify-pool.js';
+import { registerCoordinatorMetrics } from './metrics.js';
 import { ingestAttestation, ingestAttestations, ingestCertificate, ingestRevocation, latestCheckpoint, type Coordinator } from './ingest.js';
 import { computePlacement, DEFAULT_TRACKER, liveHolders, startProber, type TrackerPolicy } from './mirrors.js';
 import { registerSchedulingRoutes } from './routes-scheduling.js';
@@ -45,6 +46,8 @@ export interface CoordinatorOptions {
   bodyLimit?: number;
   ratePerMinute?: number;
   logLevel?: string;
+  /** Build jobs waiting, for /metrics (the scheduler's hook). */
+  queueLength?: () => number | Promise<number>;
   now?: () => number;
   /** Tracker bans, mirror liveness, replica minimum (defaults: DEFAULT_TRACKER). */
   tracker?: Partial<TrackerPolicy>;
@@ -105,6 +108,7 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
       done(new BinswarmError('BAD_JSON', 'request body is not valid JSON'), undefined);
     }
   });
+  registerCoordinatorMetrics(app, opts.store, opts.queueLength);
   await app.register(rateLimit, {
     max: opts.ratePerMinute ?? 6000,
     timeWindow: 60_000,

@@ -90,6 +90,8 @@ export class Gateway {
    * entry rule existed.
    */
   private readonly refusedArchives = new Map<string, { code: string; reason: string }>();
+  /** For /metrics and `binswarm status`: archives found in the cache vs fetched from holders. */
+  readonly stats = { cacheHits: 0, fetched: 0, fetchFailures: 0 };
   private constructor(
     private readonly opts: GatewayOptions,
     readonly store: BlobStore,
@@ -201,12 +203,14 @@ export class Gateway {
         const holders = (info?.holders ?? []).map((h) => ({ url: h.url, peer: h.peer }));
         try {
           const got = await this.fetcher.fetch(a.sha256, a.size, holders);
+          this.stats.fetched++;
           for (const bad of got.badHolders) await this.report(a.sha256, bad.holder.peer, bad.reason);
         } catch (e) {
+          this.stats.fetchFailures++;
           this.say(`${r.cpv}: ${(e as Error).message}`);
           continue;
         }
-      }
+      } else if (!this.inspected.has(a.sha256)) this.stats.cacheHits++;
       let info = this.inspected.get(a.sha256);
       try {
         info ??= await inspectPackage(this.store.path(a.sha256), { portageDigests: true, format: 'gpkg' });

@@ -7,9 +7,11 @@
 import { gzipSync } from 'node:zlib';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Gateway } from './gateway.js';
+import { registerGatewayMetrics } from './metrics.js';
 
 export function buildGatewayApp(gw: Gateway, opts: { refresh?: () => Promise<unknown> } = {}): FastifyInstance {
   const app = Fastify({ logger: false });
+  const served = registerGatewayMetrics(app, gw);
   const notReady = { error: { code: 'NOT_READY', message: 'the gateway has not completed its first refresh' } };
   app.get('/Packages', async (_req, reply) => {
     if (!gw.current()) return reply.status(503).send(notReady);
@@ -24,6 +26,9 @@ export function buildGatewayApp(gw: Gateway, opts: { refresh?: () => Promise<unk
     return {
       refreshedAt: v ? new Date(v.refreshedAt).toISOString() : null,
       checkpointSize: v?.checkpointSize ?? null,
+      // For `binswarm status`: counts and what this gateway gave Portage.
+      counts: { listed: v?.packages.size ?? 0, trusted: v?.results.filter((r) => r.status === 'trusted').length ?? 0, untrusted: v?.results.filter((r) => r.status !== 'trusted').length ?? 0 },
+      contribution: { packagesServed: served.packagesServed(), bytesServed: served.bytesServed(), ...gw.stats },
       served: v ? [...v.packages.values()].map((p) => ({ path: p.path, cpv: p.cpv, buildId: p.buildId, archive: p.archiveSha256, level: p.trust.level })) : [],
       decisions: v?.results.map((r) => ({ cpv: r.cpv, buildKey: r.buildKey, status: r.status, level: r.level, required: r.required, why: r.why })) ?? [],
       // Trusted, yet not listed: the archive itself was refused (e.g. a hostile image entry).
