@@ -12,6 +12,7 @@ function positive(v: string, name: string, integer = false): number {
   return x;
 }
 import { parseListen, untilSignal } from './listen.js';
+import { daemonLogger } from './logger.js';
 
 
 const command: CliCommand = {
@@ -43,7 +44,7 @@ const command: CliCommand = {
           tracker: { banAfterReports: Number(o.banAfter), mirrorTtlMs: Number(o.mirrorTtl) * 1000 }, probeIntervalMs: Number(o.probeInterval) * 1000 || undefined,
           scheduler: { verifyTarget, heartbeatMs, decay: { ...DEFAULT_DECAY, halfLifeMs } } });
         const url = await app.listen({ host, port });
-        process.stderr.write(`binswarm coordinator on ${url} (${store.kind}); log ${o.origin}, key ${key.publicKey.id}${keyCreated ? ' (new)' : ''}; ${roots.length} root(s)\n`);
+        daemonLogger('coordinator').info({ url, store: store.kind, origin: o.origin, logKey: key.publicKey.id, keyCreated, roots: roots.length }, `coordinator on ${url}`);
         // The line tests and scripts wait for:
         process.stdout.write(`${JSON.stringify({ listening: url, logKey: key.publicKey.raw.toString('base64'), origin: o.origin })}\n`);
         await untilSignal(async () => {

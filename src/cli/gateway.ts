@@ -7,25 +7,27 @@ import { readPrivateKey } from '../trust/keys.js';
 import { loadPolicy } from '../trust/policy.js';
 import type { CliCommand } from './common.js';
 import { parseListen, untilSignal } from './listen.js';
+import { daemonLogger } from './logger.js';
 
 export const DEFAULT_CHOST = 'x86_64-pc-linux-gnu';
 
 export async function runGateway(o: { coordinator: string; data: string; policy: string; listen: string; chost: string; key?: string; interval: string } & PortageSigningFlags): Promise<void> {
   const { host, port } = parseListen(o.listen);
+  const logger = daemonLogger('gateway');
   const signing = await openPortageSigning(o.data, o);
   const gw = await Gateway.open({
     coordinator: o.coordinator, dataDir: o.data, policy: loadPolicy(o.policy), chost: o.chost,
     key: o.key ? await readPrivateKey(o.key) : undefined,
     signForPortage: signing?.sign,
-    log: (line) => process.stderr.write(`gateway: ${line}\n`),
+    log: (line) => logger.info(line),
   });
   // One refresh at a time; a failed one keeps serving the last good view.
   let running: Promise<unknown> | undefined;
   const refresh = () => (running ??= gw.refresh().finally(() => (running = undefined)));
-  await refresh().catch((e) => process.stderr.write(`gateway: first refresh failed: ${(e as Error).message}\n`));
+  await refresh().catch((e) => logger.warn({ err: (e as Error).message }, 'first refresh failed'));
   const app = buildGatewayApp(gw, { refresh });
   const url = await app.listen({ host, port });
-  const timer = setInterval(() => void refresh().catch((e) => process.stderr.write(`gateway: refresh failed: ${(e as Error).message}\n`)), Number(o.interval) * 1000);
+  const timer = setInterval(() => void refresh().catch((e) => logger.warn({ err: (e as Error).message }, 'refresh failed')), Number(o.interval) * 1000);
   process.stdout.write(`${JSON.stringify({ listening: url, served: gw.current()?.packages.size ?? 0 })}\n`);
   await untilSignal(async () => {
     clearInterval(timer);

@@ -17,6 +17,7 @@ import { DEFAULT_CHOST, runGateway } from './gateway.js';
 import { addBuildOptions, backendFor, startBuilder, type BuildFlags } from './node-build.js';
 import { parseListen, untilSignal } from './listen.js';
 import { parseRoles } from './roles.js';
+import { daemonLogger } from './logger.js';
 
 
 const command: CliCommand = {
@@ -45,6 +46,7 @@ const command: CliCommand = {
       .action(async (o: BuildFlags & { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; policy?: string; gatewayListen: string; chost: string; uploadRate?: string; maxUploads: string; downloadRate?: string; quota?: string; domain?: string; syncInterval: string }) => {
         const roles: string[] = parseRoles(o.roles);
         const backend = backendFor(o, roles);
+        const logger = daemonLogger('node');
         const { host, port } = parseListen(o.listen);
         const key = await readPrivateKey(o.key);
         const store = await BlobStore.open(o.data);
@@ -86,13 +88,13 @@ const command: CliCommand = {
               // Only a pass that got through marks the index as done; a failed one is retried.
               last = mark;
               status.contributed(r.packages.length);
-              process.stderr.write(`node: contributed ${r.packages.length} package(s) from ${o.watch}${r.problems.length ? `; ${r.problems.length} problem(s): ${r.problems.map((p) => p.message).join('; ')}` : ''}\n`);
+              logger.info({ pkgdir: o.watch, packages: r.packages.length, problems: r.problems.map((p) => p.message) }, `contributed ${r.packages.length} package(s)`);
             } finally {
               running = false;
             }
           };
-          await pass().catch((e) => process.stderr.write(`node: contribute failed: ${(e as Error).message}\n`));
-          timer = setInterval(() => void pass().catch((e) => process.stderr.write(`node: contribute failed: ${(e as Error).message}\n`)), Number(o.watchInterval) * 1000);
+          await pass().catch((e) => logger.warn({ err: (e as Error).message }, 'contribute failed'));
+          timer = setInterval(() => void pass().catch((e) => logger.warn({ err: (e as Error).message }, 'contribute failed')), Number(o.watchInterval) * 1000);
         }
         process.stdout.write(`${JSON.stringify({ listening, publicUrl, keyId: key.publicKey.id, roles, ...(backend ? { backend: backend.name } : {}) })}\n`);
         const stopBuilder = backend ? await startBuilder(backend, o, { client, key, store, publicUrl, certificates, data: o.data }) : undefined;

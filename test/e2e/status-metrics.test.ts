@@ -106,6 +106,11 @@ test('binswarm status and /metrics on a running coordinator, node and gateway', 
   const nodeMetrics = await scrape(node.ready.listening);
   assert.equal(sample(nodeMetrics, 'binswarm_http_requests_total', { component: 'node', route: '/blobs/sha256/:prefix/:hex', method: 'GET', status: '200' }) ?? sample(nodeMetrics, 'binswarm_http_requests_total', { component: 'node', route: '/blobs/sha256/:hex', method: 'GET', status: '200' }), 2);
 
+  // Structured logs: stderr is a pipe here, so every line is a JSON record.
+  const records = gw.stderr().trim().split('\n').map((l) => JSON.parse(l) as { component: string; level: number; msg: string; time: number });
+  assert.ok(records.some((r) => r.component === 'gateway' && r.level === 30 && /^refreshed: checkpoint \d+, 3 build\(s\) seen, 2 served$/.test(r.msg)), gw.stderr());
+  assert.deepEqual(coord.stderr().trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg), [`coordinator on ${C}`]);
+
   // A gateway that is down: exit 1, said plainly.
   await gw.stop();
   const down = await runCli(['status', '--gateway', G, '--node', node.ready.listening]);
