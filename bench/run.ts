@@ -21,6 +21,7 @@ const CASES: Record<string, () => Promise<{ default: BenchCase }>> = {
   swarm: () => import('./swarm.js'),
   scheduler: () => import('./scheduler.js'),
   builder: () => import('./builder.js'),
+  'portage-sign': () => import('./portage-sign.js'),
 };
 
 async function main(): Promise<void> {

@@ -6,8 +6,10 @@
  * signed, as in Portage. Existing signatures are dropped and made anew.
  *
  * Only the container changes, so metadata, image, imageDigest and
- * outputDigest stay what was attested; the caller re-reads the result to
- * prove it (see signVerifiedGpkg).
+ * outputDigest stay what was attested. signVerifiedGpkg proves it without
+ * decompressing anything: the bytes signed hash to the verified archive's
+ * sha256, every member copied hashes as it did when it was signed, and the
+ * written file is read back against its own Manifest, as Portage will.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -18,7 +20,6 @@ import { pipeline } from 'node:stream/promises';
 import { pack, type Pack } from 'tar-stream';
 import { BinswarmError } from '../errors.js';
 import { MANIFEST_HASHES } from './manifest.js';
-import { inspectPackage, type PackageInfo } from './inspect.js';
 import { tarEntries, type TarLimits } from './tar.js';
 
 export type GpkgSignErrorCode = 'SIGNED_COPY_DIFFERS' | 'BAD_MEMBER';
@@ -52,37 +53,82 @@ function addEntry(p: Pack, header: Parameters<Pack['entry']>[0], body: Buffer): 
   return new Promise((resolve, reject) => p.entry(header, body, (err?: Error | null) => (err ? reject(err) : resolve())));
 }
 
-/** Pass 1: hash and sign each data member as it streams past. */
-async function readMembers(src: string, signer: GpkgSigner): Promise<{ prefix: string; members: Member[] }> {
+function differs(why: string, subject: string): BinswarmError<GpkgSignErrorCode> {
+  return new BinswarmError<GpkgSignErrorCode>('SIGNED_COPY_DIFFERS', why, { subject });
+}
+
+/** A file read once, its sha256 (and more) computed on the way. */
+function hashedStream(path: string, algs: string[]): { stream: ReturnType<typeof createReadStream>; digests: () => string[] } {
+  const hs = algs.map((a) => createHash(a));
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  stream.on('data', (c) => hs.forEach((h) => h.update(c as Buffer)));
+  return { stream, digests: () => hs.map((h) => h.digest('hex')) };
+}
+
+/** Hashes of each member of a container as it streams by → its Manifest line. */
+async function memberLine(name: string, stream: AsyncIterable<unknown>, tap?: (c: Buffer) => Promise<void> | void): Promise<string> {
+  const hashes = HASHES.map(([n, alg]) => [n, createHash(alg)] as const);
+  let size = 0;
+  for await (const c of stream) {
+    size += (c as Buffer).length;
+    for (const [, h] of hashes) h.update(c as Buffer);
+    await tap?.(c as Buffer);
+  }
+  return lineOf(name, size, hashes.map(([n, h]) => [n, h.digest('hex')]));
+}
+
+/** Pass 1: hash and sign each data member as it streams past; the sha256 of all the bytes read. */
+async function readMembers(src: string, signer: GpkgSigner): Promise<{ prefix: string; members: Member[]; sha256: string }> {
   const members: Member[] = [];
   let prefix: string | undefined;
-  for await (const { header, stream } of tarEntries(createReadStream(src, { highWaterMark: 1 << 20 }), OUTER_LIMITS, src)) {
+  const file = hashedStream(src, ['sha256']);
+  for await (const { header, stream } of tarEntries(file.stream, OUTER_LIMITS, src)) {
     const [dir, base, ...rest] = header.name.split('/');
     if (!dir || !base || rest.length > 0 || (prefix !== undefined && dir !== prefix)) throw new BinswarmError<GpkgSignErrorCode>('BAD_MEMBER', `member '${header.name}' is not <dir>/<name>`, { subject: src });
     prefix = dir;
     if (base === 'Manifest' || base.endsWith('.sig')) continue; // made anew below
-    const hashes = HASHES.map(([n, alg]) => [n, createHash(alg)] as const);
-    let size = 0;
     const toGpg = new PassThrough({ highWaterMark: 1 << 20 });
     const signing = base === 'gpkg-1' ? undefined : signer.detachSign(toGpg);
     signing?.catch(() => undefined); // awaited below; a gpg that dies early also ends the wait for drain
-    for await (const c of stream) {
-      size += (c as Buffer).length;
-      for (const [, h] of hashes) h.update(c as Buffer);
+    const line = await memberLine(base, stream, async (c) => {
       if (signing && !toGpg.write(c)) await Promise.race([new Promise((r) => toGpg.once('drain', r)), signing]);
-    }
+    });
     toGpg.end();
-    const line = lineOf(base, size, hashes.map(([n, h]) => [n, h.digest('hex')]));
     const sigBytes = signing ? await signing : undefined;
-    members.push({ name: base, size, mtime: header.mtime, line, sig: sigBytes && { bytes: sigBytes, line: digestBuffer(`${base}.sig`, sigBytes) } });
+    members.push({ name: base, size: header.size ?? 0, mtime: header.mtime, line, sig: sigBytes && { bytes: sigBytes, line: digestBuffer(`${base}.sig`, sigBytes) } });
   }
   if (prefix === undefined || members[0]?.name !== 'gpkg-1') throw new BinswarmError<GpkgSignErrorCode>('BAD_MEMBER', 'not a gpkg: no gpkg-1 marker first', { subject: src });
-  return { prefix, members };
+  return { prefix, members, sha256: file.digests()[0]! };
+}
+
+/** Reads the written container back: every member exactly as its Manifest line says; its sha256, md5, sha1. */
+async function checkWritten(out: string, expected: string[]): Promise<{ sha256: string; size: number; md5: string; sha1: string }> {
+  const file = hashedStream(out, ['sha256', 'md5', 'sha1']);
+  const got: string[] = [];
+  let size = 0;
+  file.stream.on('data', (c) => (size += (c as Buffer).length));
+  for await (const { header, stream } of tarEntries(file.stream, OUTER_LIMITS, out)) {
+    const base = header.name.split('/')[1]!;
+    if (base === 'Manifest') for await (const _ of stream) void _;
+    else got.push(await memberLine(base, stream));
+  }
+  if (got.join('\n') !== expected.join('\n')) throw differs('the written container does not hold the members signed', out);
+  const [sha256, md5, sha1] = file.digests() as [string, string, string];
+  return { sha256, size, md5, sha1 };
+}
+
+export interface SignedGpkg {
+  sha256: string;
+  size: number;
+  md5: string;
+  sha1: string;
+  /** sha256 of the source bytes that were signed. */
+  sourceSha256: string;
 }
 
 /** Writes `out`: the members of `src` with signatures and a clearsigned Manifest. Returns the new archive's digests. */
-export async function signGpkg(src: string, out: string, signer: GpkgSigner): Promise<{ sha256: string; size: number; md5: string; sha1: string }> {
-  const { prefix, members } = await readMembers(src, signer);
+export async function signGpkg(src: string, out: string, signer: GpkgSigner): Promise<SignedGpkg> {
+  const { prefix, members, sha256: sourceSha256 } = await readMembers(src, signer);
   const manifestText = Buffer.from(members.flatMap((m) => [m.line, ...(m.sig ? [m.sig.line] : [])]).join('\n') + '\n');
   const manifest = await signer.clearsign(manifestText);
   const tmp = join(dirname(out), `.${pathBasename(out)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -95,10 +141,16 @@ export async function signGpkg(src: string, out: string, signer: GpkgSigner): Pr
     for await (const { header, stream } of tarEntries(createReadStream(src, { highWaterMark: 1 << 20 }), OUTER_LIMITS, src)) {
       const m = byName.get(header.name.split('/')[1]!);
       if (!m) continue;
+      // The bytes copied must be the bytes signed (the source could change between the passes).
+      let copied: Promise<string> | undefined;
       await new Promise<void>((resolve, reject) => {
         const entry = p.entry({ ...outer, name: `${prefix}/${m.name}`, type: 'file', size: m.size, mtime: m.mtime }, (err?: Error | null) => (err ? reject(err) : resolve()));
-        pipeline(stream, entry as unknown as NodeJS.WritableStream).catch(reject);
+        const tee = new PassThrough({ highWaterMark: 1 << 20 });
+        copied = memberLine(m.name, tee);
+        copied.catch(reject);
+        pipeline(stream, tee, entry as unknown as NodeJS.WritableStream).catch(reject);
       });
+      if ((await copied) !== m.line) throw differs(`${m.name} changed between signing and copying`, src);
       if (m.sig) await addEntry(p, { ...outer, name: `${prefix}/${m.name}.sig`, type: 'file', mtime: m.mtime }, m.sig.bytes);
     }
     await addEntry(p, { ...outer, name: `${prefix}/Manifest`, type: 'file', mtime: members[0]!.mtime }, manifest);
@@ -107,31 +159,23 @@ export async function signGpkg(src: string, out: string, signer: GpkgSigner): Pr
     const fh = await open(tmp, 'r+');
     await fh.sync();
     await fh.close();
+    const written = await checkWritten(tmp, members.flatMap((m) => [m.line, ...(m.sig ? [m.sig.line] : [])]));
     await rename(tmp, out);
+    return { ...written, sourceSha256 };
   } finally {
     await rm(tmp, { force: true });
   }
-  const hs = ['sha256', 'md5', 'sha1'].map((a) => createHash(a));
-  let size = 0;
-  for await (const c of createReadStream(out, { highWaterMark: 1 << 20 })) {
-    size += (c as Buffer).length;
-    for (const h of hs) h.update(c as Buffer);
-  }
-  const [sha256, md5, sha1] = hs.map((h) => h.digest('hex')) as [string, string, string];
-  return { sha256, size, md5, sha1 };
 }
 
 /**
- * Signs an archive binswarm already verified and proves the copy holds the
- * same output: it is read completely again (Manifest, digests) and its
- * outputDigest and buildKey must equal the verified original's.
+ * Signs an archive binswarm already verified (`sha256` is what it verified):
+ * the bytes signed must be those, so the copy holds the attested output.
  */
-export async function signVerifiedGpkg(verified: Pick<PackageInfo, 'path' | 'outputDigest' | 'buildKey'>, out: string, signer: GpkgSigner): Promise<{ sha256: string; size: number; md5: string; sha1: string }> {
-  const written = await signGpkg(verified.path, out, signer);
-  const again = await inspectPackage(out, { format: 'gpkg' });
-  if (!again.signed || again.outputDigest !== verified.outputDigest || again.buildKey !== verified.buildKey) {
+export async function signVerifiedGpkg(verified: { path: string; sha256: string }, out: string, signer: GpkgSigner): Promise<SignedGpkg> {
+  const signed = await signGpkg(verified.path, out, signer);
+  if (signed.sourceSha256 !== verified.sha256) {
     await rm(out, { force: true });
-    throw new BinswarmError<GpkgSignErrorCode>('SIGNED_COPY_DIFFERS', 'the signed copy does not hold the verified output', { subject: verified.path });
+    throw differs('the archive changed since it was verified', verified.path);
   }
-  return written;
+  return signed;
 }

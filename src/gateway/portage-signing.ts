@@ -85,7 +85,7 @@ export class PortageSigning {
     if (known && (await this.store.has(known.sha256))) return known;
     const tmp = join(this.store.dir, 'blobs', 'tmp', `${randomBytes(8).toString('hex')}.signed`);
     try {
-      const copy = await signVerifiedGpkg({ path: archive.path, outputDigest: archive.outputDigest, buildKey: archive.buildKey }, tmp, this.signer);
+      const copy = await signVerifiedGpkg({ path: archive.path, sha256: archive.sha256 }, tmp, this.signer);
       await this.store.importFile(tmp, { expectedSha256: copy.sha256, expectedSize: copy.size });
       copies[archive.sha256] = copy;
       await this.save();

@@ -96,7 +96,7 @@ test('setup-portage trusts the gateway key; Portage accepts what it signed and r
 
   const verified = await inspectPackage(HELLO(), { format: 'gpkg' });
   const ours = join(dir, 'ours.gpkg.tar');
-  const copy = await signVerifiedGpkg(verified, ours, gpgHome(t, join(gwData, 'gnupg')));
+  const copy = await signVerifiedGpkg({ path: HELLO(), sha256: verified.archive.sha256 }, ours, gpgHome(t, join(gwData, 'gnupg')));
   const reread = await inspectPackage(ours, { format: 'gpkg' });
   assert.equal(reread.signed, true);
   assert.equal(reread.outputDigest, verified.outputDigest, 'the signed copy holds the attested output');
@@ -113,7 +113,7 @@ test('setup-portage trusts the gateway key; Portage accepts what it signed and r
   const other = gpgHome(t, join(dir, 'other-gnupg'));
   await other.ensureKey('someone else <x@example.invalid>');
   const theirs = join(dir, 'theirs.gpkg.tar');
-  await signVerifiedGpkg(verified, theirs, other);
+  await signVerifiedGpkg({ path: HELLO(), sha256: verified.archive.sha256 }, theirs, other);
   const refused = await portageVerify(portageGnupg, theirs);
   assert.equal(refused.ok, false);
   assert.match(refused.error!, /InvalidSignature/);
