@@ -17,6 +17,7 @@ import { packagesEntryOf } from '../formats/packages-entry.js';
 import { writePackagesIndexFiles } from '../formats/packages-index.js';
 import { Gateway } from '../gateway/gateway.js';
 import { buildGatewayApp } from '../gateway/server.js';
+import { openPortageSigning } from './portage-signing.js';
 import { BlobStore } from '../transfer/blob-store.js';
 import { registerBlobRoutes } from '../node/blob-server.js';
 import { publishPkgdir } from '../node/contribute.js';
@@ -110,7 +111,9 @@ async function runDemo(o: { dir: string; once?: boolean; port: string }): Promis
   say('5. A consumer gateway, policy threshold = 2, on-dispute = "reject":');
   const policyText = 'roots = ["root.pub"]\nthreshold = 2\non-dispute = "reject"\n';
   writeFileSync(join(dir, 'policy.toml'), policyText);
-  const gw = await Gateway.open({ coordinator, dataDir: join(dir, 'gateway'), policy: parsePolicy(policyText, dir), chost: CHOST, key: generateKey() });
+  // Signed for Portage's own check with the key setup-portage will trust (DIR/gateway/gnupg).
+  const signing = await openPortageSigning(join(dir, 'gateway'), {});
+  const gw = await Gateway.open({ coordinator, dataDir: join(dir, 'gateway'), policy: parsePolicy(policyText, dir), chost: CHOST, key: generateKey(), signForPortage: signing?.sign });
   const view = await gw.refresh();
   for (const r of view.results) say(`   ${r.cpv.padEnd(26)} ${r.status.toUpperCase().padEnd(10)} ${r.why}`);
   const gwApp = buildGatewayApp(gw);
@@ -118,10 +121,11 @@ async function runDemo(o: { dir: string; once?: boolean; port: string }): Promis
   say(`   binhost: ${gateway}/Packages lists ${view.packages.size} package(s): ${[...view.packages.keys()].join(', ') || '(none)'}`);
   say(`   why: ${gateway}/-/status`);
   say('');
-  say(`Point Portage at it:  binswarm setup-portage --gateway ${gateway}   (then: emerge --getbinpkg …)`);
+  say(`Point Portage at it:  binswarm setup-portage --gateway ${gateway} --gateway-data ${resolve(dir, 'gateway')}   (then: emerge --getbinpkg …)`);
 
   const close = async () => {
     await gwApp.close();
+    await signing?.close();
     for (const n of nodes) await n.close();
     await coordApp.close();
     await store.close();
