@@ -17,6 +17,7 @@ import { DEFAULT_CHOST, runGateway } from './gateway.js';
 import { addBuildOptions, backendFor, startBuilder, type BuildFlags } from './node-build.js';
 import { parseListen, untilSignal } from './listen.js';
 import { parseRoles } from './roles.js';
+import type { PortageSigningFlags } from './portage-signing.js';
 import { daemonLogger } from './logger.js';
 
 
@@ -41,9 +42,13 @@ const command: CliCommand = {
       .option('--sync-interval <seconds>', 'how often a mirror re-reads its assignments (role mirror)', '60')
       .option('--policy <file>', 'policy for the gateway (role consume)')
       .option('--gateway-listen <host:port>', 'gateway address (role consume)', '127.0.0.1:7680')
-      .option('--chost <chost>', 'gateway CHOST', DEFAULT_CHOST);
+      .option('--chost <chost>', 'gateway CHOST', DEFAULT_CHOST)
+      .option('--no-sign', 'gateway: serve archives unsigned (Portage then needs verify-signature = false)')
+      .option('--gpg-home <dir>', 'gateway: keyring that signs for Portage (default DATA/gateway/gnupg)')
+      .option('--gpg-key <id>', 'gateway: signing key in that keyring')
+      .option('--gpg-passphrase-file <file>', "gateway: the signing key's passphrase");
     return addBuildOptions(cmd)
-      .action(async (o: BuildFlags & { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; policy?: string; gatewayListen: string; chost: string; uploadRate?: string; maxUploads: string; downloadRate?: string; quota?: string; domain?: string; syncInterval: string }) => {
+      .action(async (o: BuildFlags & { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; policy?: string; gatewayListen: string; chost: string; uploadRate?: string; maxUploads: string; downloadRate?: string; quota?: string; domain?: string; syncInterval: string } & PortageSigningFlags) => {
         const roles: string[] = parseRoles(o.roles);
         const backend = backendFor(o, roles);
         const logger = daemonLogger('node');
@@ -107,7 +112,7 @@ const command: CliCommand = {
         };
         if (roles.includes('consume')) {
           if (!o.policy) throw new Error('role consume needs --policy');
-          await runGateway({ coordinator: o.coordinator, data: `${o.data}/gateway`, policy: o.policy, listen: o.gatewayListen, chost: o.chost, key: o.key, interval: '300' });
+          await runGateway({ coordinator: o.coordinator, data: `${o.data}/gateway`, policy: o.policy, listen: o.gatewayListen, chost: o.chost, key: o.key, interval: '300', sign: o.sign, gpgHome: o.gpgHome, gpgKey: o.gpgKey, gpgPassphraseFile: o.gpgPassphraseFile });
           await stopNode();
           return;
         }
