@@ -16,8 +16,8 @@
  *   own fresh key is refused by the same client.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { cpSync, chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, cpSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createHash } from 'node:crypto';
@@ -27,7 +27,7 @@ import { Gpg, gpgAvailable } from '../../src/formats/openpgp.js';
 import { generateKey, privateKeyToPem, publicKeyToPem, type PrivateKey } from '../../src/trust/keys.js';
 import { signCertificate } from '../../src/trust/statements.js';
 import { runCli } from '../helpers/cli.js';
-import { fixturesDir, hasFixtures, need, portageToolsDir, repoRoot, tempDir } from '../helpers/env.js';
+import { fixturesDir, hasFixtures, hasProgram, need, portageToolsDir, repoRoot, tempDir } from '../helpers/env.js';
 import { portageAvailable, portageSource, runGetbinpkg } from '../helpers/portage.js';
 import { startBinswarm } from '../helpers/procs.js';
 
@@ -135,6 +135,19 @@ test('setup-portage trusts the gateway key; Portage accepts what it signed and r
   const refusedTampered = await portageVerify(portageGnupg, tampered);
   assert.equal(refusedTampered.ok, false);
   assert.match(refusedTampered.error!, /InvalidSignature/, 'refused for its signature, not its digests');
+
+  // Set up as root for a gateway that runs as its own user: the keyring made is that user's, and it can sign with it.
+  if (process.getuid?.() === 0 && hasProgram('runuser', ['--version'])) {
+    const svc = join(dir, 'svc');
+    mkdirSync(svc, { mode: 0o755 });
+    chownSync(svc, 65534, 65534);
+    const s2 = await runCli(['setup-portage', '--gateway', 'http://127.0.0.1:7680', '--root', join(dir, 'root2'), '--gateway-data', join(svc, 'gw'), '--json']);
+    assert.equal(s2.code, 0, s2.stderr);
+    assert.deepEqual([statSync(join(svc, 'gw')).uid, statSync(join(svc, 'gw/gnupg')).uid, statSync(join(svc, 'gw/gnupg/pubring.kbx')).uid], [65534, 65534, 65534]);
+    const asService = spawnSync('runuser', ['-u', 'nobody', '--', 'gpg', '--homedir', join(svc, 'gw/gnupg'), '--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--detach-sign', '--output', '-', HELLO()], { env: { ...process.env, HOME: svc } });
+    spawnSync('runuser', ['-u', 'nobody', '--', 'gpgconf', '--homedir', join(svc, 'gw/gnupg'), '--kill', 'gpg-agent']);
+    assert.equal(asService.status, 0, asService.stderr.toString());
+  }
 });
 
 function writeKey(dir: string, name: string, k: PrivateKey): string {
