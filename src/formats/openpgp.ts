@@ -56,7 +56,10 @@ function runGpg(program: string, args: string[], input?: Buffer | string | Reada
     if (input === undefined) child.stdin.end();
     else if (typeof input === 'string' || Buffer.isBuffer(input)) child.stdin.end(input);
     else {
-      input.on('error', (e) => child.kill() && reject(e));
+      input.on('error', (e) => {
+        child.kill();
+        reject(e);
+      });
       input.pipe(child.stdin);
     }
   });
