@@ -95,7 +95,9 @@ export async function startHolder(t: T, tr: Tracker, blobs: Blob[], opts: { uplo
   }
   const keyFile = join(dir, 'node.key');
   await writeKeyPair(keyFile, generateKey());
-  const args = ['node', '--coordinator', tr.url, '--data', dir, '--key', keyFile, '--listen', '127.0.0.1:0', ...(opts.uploadRate ? ['--upload-rate', opts.uploadRate] : []), ...(opts.args ?? [])];
+  // A holder contributes unless told otherwise (a node's default role, consume, runs a gateway instead).
+  const roles = opts.args?.includes('--roles') ? [] : ['--roles', 'contribute'];
+  const args = ['node', ...roles, '--coordinator', tr.url, '--data', dir, '--key', keyFile, '--listen', '127.0.0.1:0', ...(opts.uploadRate ? ['--upload-rate', opts.uploadRate] : []), ...(opts.args ?? [])];
   const run = await startBinswarm<{ listening: string; keyId: string }>(args, t);
   return { run, url: run.ready.listening, dir, keyId: run.ready.keyId };
 }
