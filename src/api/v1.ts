@@ -70,6 +70,8 @@ export const ROUTES = {
   checkpoint: { method: 'GET', url: '/v1/log/checkpoint', summary: 'Latest signed checkpoint (C2SP signed note, text/plain)', schema: {} },
   inclusion: { method: 'GET', url: '/v1/log/inclusion', summary: 'Inclusion proof of a leaf', schema: { querystring: { type: 'object', required: ['index', 'size'], properties: { index: { type: 'integer', minimum: 0 }, size: { type: 'integer', minimum: 1 } } } } },
   consistency: { method: 'GET', url: '/v1/log/consistency', summary: 'Consistency proof between two tree sizes', schema: { querystring: { type: 'object', required: ['from', 'to'], properties: { from: { type: 'integer', minimum: 0 }, to: { type: 'integer', minimum: 0 } } } } },
+  logCheckpoint: { method: 'GET', url: '/log/checkpoint', summary: 'C2SP tlog-tiles: the latest checkpoint with the witness cosignatures collected (text/plain, no-cache)', schema: {} },
+  logTile: { method: 'GET', url: '/log/tile/*', summary: 'C2SP tlog-tiles: hash tiles tile/<L>/<N>[.p/<W>] and entry bundles tile/entries/<N>[.p/<W>] (full tiles immutable)', schema: {} },
   leaves: { method: 'GET', url: '/v1/log/leaves', summary: 'Leaf data (base64) in [start, end)', schema: { querystring: { type: 'object', required: ['start', 'end'], properties: { start: { type: 'integer', minimum: 0 }, end: { type: 'integer', minimum: 0 } } } } },
 } satisfies Record<string, RouteSpec>;
 

@@ -20,9 +20,10 @@ import { ingestAttestation, ingestAttestations, ingestCertificate, ingestRevocat
 import { computePlacement, DEFAULT_TRACKER, liveHolders, startProber, type TrackerPolicy } from './mirrors.js';
 import { openStore } from './store/sql-store.js';
 import type { Store } from './store/types.js';
+import { registerTileRoutes, storeTiles } from './tiles.js';
 
 const STATUS: Record<string, number> = {
-  BAD_JSON: 400, BAD_REQUEST: 400, BAD_ENVELOPE: 400, BAD_STATEMENT: 400, BUILD_KEY_MISMATCH: 400, WRONG_PAYLOAD_TYPE: 400, KEY_MISMATCH: 400, STALE_ATTESTATION: 400, BAD_TREE_SIZE: 400, BAD_KEY: 400,
+  BAD_JSON: 400, BAD_REQUEST: 400, BAD_ENVELOPE: 400, BAD_STATEMENT: 400, BUILD_KEY_MISMATCH: 400, WRONG_PAYLOAD_TYPE: 400, KEY_MISMATCH: 400, STALE_ATTESTATION: 400, BAD_TREE_SIZE: 400, BAD_KEY: 400, LEAF_TOO_LARGE: 413,
   UNSIGNED: 401, BAD_REQUEST_SIGNATURE: 401, STALE_REQUEST: 401, REPLAYED: 401,
   BAD_SIGNATURE: 403, UNKNOWN_KEY: 403, UNKNOWN_ISSUER: 403, NOT_ALLOWED: 403, NOT_CERTIFIED: 403, KEY_REVOKED: 403, CERT_NOT_VALID: 403,
   NOT_FOUND: 404, ARCHIVE_CONFLICT: 409, NO_ROOTS: 409, BODY_TOO_LARGE: 413, RATE_LIMITED: 429, STORE_UNAVAILABLE: 503,
@@ -200,6 +201,7 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     if (!cp) throw new BinswarmError('NOT_FOUND', 'the log is empty');
     return reply.type('text/plain; charset=utf-8').send(cp);
   });
+  registerTileRoutes(app, storeTiles(s), () => latestCheckpoint(coordinator));
   route<{ index: number; size: number }>(ROUTES.inclusion, async (req) => ({ proof: (await new MerkleLog(s.log).inclusionProof(req.query.index, req.query.size)).map((h) => Buffer.from(h).toString('hex')) }));
   route<{ from: number; to: number }>(ROUTES.consistency, async (req) => ({ proof: (await new MerkleLog(s.log).consistencyProof(req.query.from, req.query.to)).map((h) => Buffer.from(h).toString('hex')) }));
   route<{ start: number; end: number }>(ROUTES.leaves, async (req) => {

@@ -294,6 +294,16 @@ export class SqlStore implements Store {
     return (await this.db.all('SELECT data FROM log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx', [from, to])).map((r) => Buffer.from(r.data as Uint8Array));
   }
 
+  async logNodeRange(level: number, from: number, to: number): Promise<Buffer[]> {
+    const rows = await this.db.all('SELECT idx, hash FROM log_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx', [level, from, to]);
+    const out: Buffer[] = [];
+    for (const r of rows) {
+      if (n(r.idx) !== from + out.length) break;
+      out.push(Buffer.from(r.hash as Uint8Array));
+    }
+    return out;
+  }
+
   async latestCheckpoint(): Promise<{ size: number; text: string } | undefined> {
     const r = (await this.db.all('SELECT size, text FROM checkpoints ORDER BY size DESC LIMIT 1'))[0];
     return r ? { size: n(r.size), text: String(r.text) } : undefined;

@@ -177,6 +177,8 @@ export interface Store {
   /** Every archive with its demand since `since` (placement input). */
   placementArchives(since: number): Promise<PlacementArchiveRow[]>;
   getLeaves(from: number, to: number): Promise<Buffer[]>;
+  /** Stored log node hashes at one level, indices [from, to) (a hash tile); stops at the first missing one. */
+  logNodeRange(level: number, from: number, to: number): Promise<Buffer[]>;
   latestCheckpoint(): Promise<{ size: number; text: string } | undefined>;
   binrevOf(buildKey: string): Promise<number | undefined>;
   recordDemand(peer: string, configKey: string, time: number): Promise<void>;
