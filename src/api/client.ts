@@ -1,5 +1,6 @@
 /** A typed client for the coordinator API (api/v1.ts); signs every write with the caller's key. */
 import { BinswarmError } from '../errors.js';
+import type { OutputMetadata } from '../formats/output-metadata.js';
 import type { Envelope } from '../trust/dsse.js';
 import type { PrivateKey } from '../trust/keys.js';
 import { signRequest } from '../trust/request-signing.js';
@@ -113,6 +114,20 @@ export class CoordinatorClient {
   }
   async disputes(): Promise<DisputeReply[]> {
     return (await this.request<{ items: DisputeReply[] }>('GET', '/v1/disputes')).items;
+  }
+  submitCosignature(size: number, name: string, cosignature: string): Promise<{ size: number; witnesses: number }> {
+    return this.request('POST', '/v1/log/cosignatures', { size, name, cosignature });
+  }
+  submitOutputMetadata(outputDigest: string, sheet: OutputMetadata): Promise<{ stored: boolean }> {
+    return this.request('POST', `/v1/outputs/${outputDigest}/metadata`, sheet);
+  }
+  async outputMetadata(outputDigest: string): Promise<unknown | undefined> {
+    try {
+      return await this.request<unknown>('GET', `/v1/outputs/${outputDigest}/metadata`);
+    } catch (e) {
+      if ((e as BinswarmError).code === 'NOT_FOUND') return undefined;
+      throw e;
+    }
   }
   checkpoint(): Promise<string> {
     return this.request('GET', '/v1/log/checkpoint', undefined, 'text');

@@ -72,6 +72,15 @@ export const ROUTES = {
   consistency: { method: 'GET', url: '/v1/log/consistency', summary: 'Consistency proof between two tree sizes', schema: { querystring: { type: 'object', required: ['from', 'to'], properties: { from: { type: 'integer', minimum: 0 }, to: { type: 'integer', minimum: 0 } } } } },
   logCheckpoint: { method: 'GET', url: '/log/checkpoint', summary: 'C2SP tlog-tiles: the latest checkpoint with the witness cosignatures collected (text/plain, no-cache)', schema: {} },
   logTile: { method: 'GET', url: '/log/tile/*', summary: 'C2SP tlog-tiles: hash tiles tile/<L>/<N>[.p/<W>] and entry bundles tile/entries/<N>[.p/<W>] (full tiles immutable)', schema: {} },
+  submitCosignature: {
+    method: 'POST', url: '/v1/log/cosignatures', summary: 'A witness submits its cosignature (C2SP tlog-cosignature line) of the checkpoint of one size; the request signer is the witness key', signed: true,
+    schema: { body: { type: 'object', additionalProperties: false, required: ['size', 'name', 'cosignature'], properties: { size: { type: 'integer', minimum: 1 }, name: { type: 'string', maxLength: 200, pattern: '^[^\\s+]+$' }, cosignature: { type: 'string', maxLength: 500 } } } },
+  },
+  submitOutputMetadata: {
+    method: 'POST', url: '/v1/outputs/:outputDigest/metadata', summary: 'The metadata sheet of an attested output (file listing, entry files, imageDigest), checked against outputDigest', signed: true, bodyLimit: 1024 * 1024,
+    schema: { params: { type: 'object', required: ['outputDigest'], properties: { outputDigest: hex64 } }, body: { type: 'object', additionalProperties: false, required: ['imageDigest', 'files'], properties: { imageDigest: hex64, files: { type: 'array', maxItems: 200, items: { type: 'object', additionalProperties: false, required: ['name', 'size', 'sha256'], properties: { name: { type: 'string', maxLength: 200 }, size: { type: 'integer', minimum: 0 }, sha256: hex64, content: { type: 'string', maxLength: 90000 } } } } } } },
+  },
+  outputMetadata: { method: 'GET', url: '/v1/outputs/:outputDigest/metadata', summary: 'The metadata sheet of an output (verify it against the attested outputDigest)', schema: { params: { type: 'object', required: ['outputDigest'], properties: { outputDigest: hex64 } } } },
   leaves: { method: 'GET', url: '/v1/log/leaves', summary: 'Leaf data (base64) in [start, end)', schema: { querystring: { type: 'object', required: ['start', 'end'], properties: { start: { type: 'integer', minimum: 0 }, end: { type: 'integer', minimum: 0 } } } } },
 } satisfies Record<string, RouteSpec>;
 

@@ -19,14 +19,15 @@ const command: CliCommand = {
       .option('--ban-after <n>', 'distinct reporters after which a holder is no longer handed out', '2')
       .option('--probe-interval <seconds>', 'health-probe peers that gave a URL this often (0: off)', '30')
       .option('--mirror-ttl <seconds>', 'a mirror that has not re-registered for this long has left', '600')
+      .option('--witnesses <n>', 'cosignatures a checkpoint needs before /log/checkpoint publishes it', '0')
       .option('--log-level <level>', 'request log level (fatal, error, warn, info)', 'warn')
       .addHelpText('after', '\nAPI description: GET /v1/openapi.json\n\nExample:\n  binswarm coordinator --data /var/lib/binswarm/coordinator --roots root.pub --listen 0.0.0.0:7600')
-      .action(async (o: { data: string; listen: string; db?: string; roots: string[]; origin: string; rateLimit: string; logLevel: string; banAfter: string; probeInterval: string; mirrorTtl: string }) => {
+      .action(async (o: { data: string; listen: string; db?: string; roots: string[]; origin: string; rateLimit: string; logLevel: string; banAfter: string; probeInterval: string; mirrorTtl: string; witnesses: string }) => {
         const { host, port } = parseListen(o.listen);
         const roots = await Promise.all(o.roots.map(readPublicKey));
         const { store, key, keyCreated } = await openCoordinatorState(o.data, o.db);
         const { app } = await buildCoordinatorApp({ store, key, roots, origin: o.origin, ratePerMinute: Number(o.rateLimit), logLevel: o.logLevel,
-          tracker: { banAfterReports: Number(o.banAfter), mirrorTtlMs: Number(o.mirrorTtl) * 1000 }, probeIntervalMs: Number(o.probeInterval) * 1000 || undefined });
+          tracker: { banAfterReports: Number(o.banAfter), mirrorTtlMs: Number(o.mirrorTtl) * 1000 }, probeIntervalMs: Number(o.probeInterval) * 1000 || undefined, witnesses: Number(o.witnesses) });
         const url = await app.listen({ host, port });
         process.stderr.write(`binswarm coordinator on ${url} (${store.kind}); log ${o.origin}, key ${key.publicKey.id}${keyCreated ? ' (new)' : ''}; ${roots.length} root(s)\n`);
         // The line tests and scripts wait for:

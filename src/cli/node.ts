@@ -95,7 +95,7 @@ const command: CliCommand = {
         };
         if (roles.includes('consume')) {
           if (!o.policy) throw new Error('role consume needs --policy');
-          await runGateway({ coordinator: o.coordinator, data: `${o.data}/gateway`, policy: o.policy, listen: o.gatewayListen, chost: o.chost, key: o.key, interval: '300' });
+          await runGateway({ coordinator: o.coordinator, data: `${o.data}/gateway`, policy: o.policy, listen: o.gatewayListen, chost: o.chost, key: o.key, interval: '300', cacheSize: '10G', packageUse: [] });
           await stopNode();
           return;
         }

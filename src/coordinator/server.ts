@@ -21,12 +21,14 @@ import { computePlacement, DEFAULT_TRACKER, liveHolders, startProber, type Track
 import { openStore } from './store/sql-store.js';
 import type { Store } from './store/types.js';
 import { registerTileRoutes, storeTiles } from './tiles.js';
+import { acceptCosignature, publishedCheckpoint } from './cosignatures.js';
+import { verifyOutputMetadata, type OutputMetadata } from '../formats/output-metadata.js';
 
 const STATUS: Record<string, number> = {
   BAD_JSON: 400, BAD_REQUEST: 400, BAD_ENVELOPE: 400, BAD_STATEMENT: 400, BUILD_KEY_MISMATCH: 400, WRONG_PAYLOAD_TYPE: 400, KEY_MISMATCH: 400, STALE_ATTESTATION: 400, BAD_TREE_SIZE: 400, BAD_KEY: 400, LEAF_TOO_LARGE: 413,
   UNSIGNED: 401, BAD_REQUEST_SIGNATURE: 401, STALE_REQUEST: 401, REPLAYED: 401,
   BAD_SIGNATURE: 403, UNKNOWN_KEY: 403, UNKNOWN_ISSUER: 403, NOT_ALLOWED: 403, NOT_CERTIFIED: 403, KEY_REVOKED: 403, CERT_NOT_VALID: 403,
-  NOT_FOUND: 404, ARCHIVE_CONFLICT: 409, NO_ROOTS: 409, BODY_TOO_LARGE: 413, RATE_LIMITED: 429, STORE_UNAVAILABLE: 503,
+  NOT_FOUND: 404, BAD_OUTPUT_METADATA: 400, OUTPUT_METADATA_MISMATCH: 400, ARCHIVE_CONFLICT: 409, NO_ROOTS: 409, BODY_TOO_LARGE: 413, RATE_LIMITED: 429, STORE_UNAVAILABLE: 503,
 };
 
 declare module 'fastify' {
@@ -49,6 +51,8 @@ export interface CoordinatorOptions {
   tracker?: Partial<TrackerPolicy>;
   /** Probe peers' /health this often (off when absent). */
   probeIntervalMs?: number;
+  /** Cosignatures a checkpoint needs before /log/checkpoint publishes it (0: the newest at once). */
+  witnesses?: number;
 }
 
 /** Signed objects in log order; `next` is the cursor for the following page (null at the end). */
@@ -201,7 +205,18 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     if (!cp) throw new BinswarmError('NOT_FOUND', 'the log is empty');
     return reply.type('text/plain; charset=utf-8').send(cp);
   });
-  registerTileRoutes(app, storeTiles(s), () => latestCheckpoint(coordinator));
+  registerTileRoutes(app, storeTiles(s), () => publishedCheckpoint(coordinator, opts.witnesses ?? 0));
+  route<unknown, { size: number; name: string; cosignature: string }>(ROUTES.submitCosignature, async (req) => acceptCosignature(coordinator, req.signer!.key, req.body, now()));
+  route<unknown, OutputMetadata, { outputDigest: string }>(ROUTES.submitOutputMetadata, async (req) => {
+    if ((await s.archivesWithOutput(req.params.outputDigest)).length === 0) throw new BinswarmError('NOT_FOUND', 'no attestation names this output; submit one first');
+    const { sheet } = verifyOutputMetadata(req.body, req.params.outputDigest);
+    return { stored: await s.putOutputMetadata(req.params.outputDigest, JSON.stringify(sheet)) };
+  });
+  route<unknown, unknown, { outputDigest: string }>(ROUTES.outputMetadata, async (req) => {
+    const body = await s.getOutputMetadata(req.params.outputDigest);
+    if (!body) throw new BinswarmError('NOT_FOUND', 'no metadata for this output');
+    return JSON.parse(body) as OutputMetadata;
+  });
   route<{ index: number; size: number }>(ROUTES.inclusion, async (req) => ({ proof: (await new MerkleLog(s.log).inclusionProof(req.query.index, req.query.size)).map((h) => Buffer.from(h).toString('hex')) }));
   route<{ from: number; to: number }>(ROUTES.consistency, async (req) => ({ proof: (await new MerkleLog(s.log).consistencyProof(req.query.from, req.query.to)).map((h) => Buffer.from(h).toString('hex')) }));
   route<{ start: number; end: number }>(ROUTES.leaves, async (req) => {

@@ -13,6 +13,7 @@ import { buildConfigOf, metadataDigestOf, outputDigestOf } from './digests.js';
 import { DEFAULT_GPKG_LIMITS, readGpkg, type GpkgLimits } from './gpkg-read.js';
 import { digestImageTar } from './image-tar.js';
 import { parseMetadata, type PackageMetadata } from './metadata.js';
+import { outputMetadataOf, type OutputMetadata } from './output-metadata.js';
 import { asTypedStreamError, limitError } from './tar.js';
 import { readXpak } from './xpak.js';
 
@@ -47,6 +48,8 @@ export interface PackageInfo {
   configKey: string;
   buildConfig: BuildConfig;
   metadata: PackageMetadata;
+  /** What a gateway lists this output from without the archive (see output-metadata.ts). */
+  outputMetadata: OutputMetadata;
 }
 
 export interface InspectOptions {
@@ -92,7 +95,7 @@ async function fileDigests(path: string, signal?: AbortSignal): Promise<{ sha256
   return { sha256, md5, sha1 };
 }
 
-async function inspectXpak(path: string, opts: InspectOptions): Promise<Omit<PackageInfo, 'metadataDigest' | 'outputDigest' | 'buildKey' | 'configKey' | 'buildConfig'> & { files: Map<string, Buffer> }> {
+async function inspectXpak(path: string, opts: InspectOptions): Promise<Omit<PackageInfo, 'metadataDigest' | 'outputDigest' | 'buildKey' | 'configKey' | 'buildConfig' | 'outputMetadata'> & { files: Map<string, Buffer> }> {
   const x = await readXpak(path);
   const metadata = parseMetadata(x.metadata, path);
   const limits = { ...DEFAULT_GPKG_LIMITS, ...opts.limits };
@@ -173,12 +176,14 @@ async function inspectUnchecked(path: string, opts: InspectOptions): Promise<Pac
     base = await inspectXpak(path, opts);
   }
   const { files, ...rest } = base;
-  const metadataDigest = metadataDigestOf(await digestableMetadata(files, path));
+  const digestable = await digestableMetadata(files, path);
+  const metadataDigest = metadataDigestOf(digestable);
   const buildConfig = buildConfigOf(base.metadata);
   return {
     ...rest,
     metadataDigest,
     outputDigest: outputDigestOf(base.imageDigest, metadataDigest),
+    outputMetadata: outputMetadataOf(base.imageDigest, digestable),
     buildKey: buildKeyOf(buildConfig),
     configKey: configKeyOf(buildConfig),
     buildConfig,

@@ -94,10 +94,10 @@ test('a stolen, revoked builder key cannot backdate its way back in: refused at 
   // The gateway proves each statement and its logTime against the signed checkpoint, then judges at log time.
   const gw = await Gateway.open({
     coordinator: rogue, dataDir: join(dir, 'gw'), chost: 'x86_64-pc-linux-gnu',
-    policy: { roots: [w.root.publicKey], threshold: 1, overrides: [], onDispute: 'reject', witnesses: { keys: [], required: 0 }, log: undefined },
+    policy: { roots: [w.root.publicKey], threshold: 1, overrides: [], onDispute: 'reject', witnesses: { keys: [], required: 0 }, log: undefined, maxStalenessMs: 7 * DAY },
   });
   const view = await gw.refresh();
-  const verdict = view.results.find((x) => x.cpv === 'app-misc/evil-1.0')!;
+  const verdict = gw.results().find((x) => x.cpv === 'app-misc/evil-1.0')!;
   assert.equal(verdict.status, 'untrusted');
   assert.equal(view.packages.size, 0);
   const v = verdict.attestations[0]!;
@@ -127,4 +127,5 @@ test('a stolen, revoked builder key cannot backdate its way back in: refused at 
   });
   await assert.rejects(gw.refresh(), (e: Error & { code?: string }) => e.code === 'LOG_TIME_BACKWARDS' && /leaf 7 says 1970/.test(e.message));
   assert.equal(gw.current(), view);
+  await gw.close();
 });

@@ -63,6 +63,14 @@ ALTER TABLE peers ADD COLUMN probe_failures INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE peers ADD COLUMN last_probe {bigint};
 `,
   },
+  {
+    // Lazy listing (the metadata sheet a gateway checks against outputDigest) and witness cosignatures per checkpoint size.
+    version: 4,
+    sql: `
+CREATE TABLE output_metadata (output_digest TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE cosignatures (size {bigint} NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL, time {bigint} NOT NULL, PRIMARY KEY (size, witness));
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,67 @@
+/**
+ * What a gateway indexes of each log entry, read once at sync: the kind,
+ * who signed it and what it is about. Nothing here is verified — the index
+ * only decides which statements trust evaluation looks at; evaluation opens
+ * each statement properly (schema, signature) and drops one whose content
+ * differs from its index row.
+ */
+export const KIND = { attestation: 1, certificate: 2, revocation: 3 } as const;
+export type Kind = (typeof KIND)[keyof typeof KIND];
+
+export interface IndexedLeaf {
+  kind: Kind;
+  /** Builder key (attestation) or issuer key (certificate, revocation). */
+  signer: string;
+  /** Attestations. */
+  buildKey?: string;
+  chost?: string;
+  cpv?: string;
+  /** Enabled IUSE flags of the build (attestations). */
+  use?: string[];
+  /** Certified or revoked key. */
+  subject?: string;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * A leaf's receipt time (every leaf has one; undefined when the leaf is
+ * malformed) and its index row (undefined for entries the gateway does not
+ * evaluate: disputes, binrevs, malformed statements).
+ */
+export function indexLeaf(data: Uint8Array): { logTime?: number; ix?: IndexedLeaf } {
+  let leaf: { type?: unknown; envelope?: { payload?: unknown }; logTime?: unknown };
+  try {
+    leaf = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')) as typeof leaf;
+  } catch {
+    return {};
+  }
+  const logTime = Number.isSafeInteger(leaf?.logTime) && (leaf.logTime as number) >= 0 ? (leaf.logTime as number) : undefined;
+  return { logTime, ix: logTime === undefined ? undefined : indexStatement(leaf) };
+}
+
+function indexStatement(leaf: { type?: unknown; envelope?: { payload?: unknown } }): IndexedLeaf | undefined {
+  let p: Record<string, unknown>;
+  try {
+    const kind = leaf?.type;
+    if (kind !== 'attestation' && kind !== 'certificate' && kind !== 'revocation') return undefined;
+    if (typeof leaf.envelope?.payload !== 'string') return undefined;
+    p = JSON.parse(Buffer.from(leaf.envelope.payload, 'base64').toString('utf8')) as Record<string, unknown>;
+    if (!p || typeof p !== 'object') return undefined;
+  } catch {
+    return undefined;
+  }
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  if (leaf.type === 'attestation') {
+    const builder = str((p.builder as { keyId?: unknown } | undefined)?.keyId);
+    const buildKey = str(p.buildKey);
+    const cfg = p.buildConfig as { chost?: unknown; use?: unknown } | undefined;
+    if (!builder || !HEX64.test(builder) || !buildKey || !HEX64.test(buildKey)) return undefined;
+    const use = Array.isArray(cfg?.use) ? cfg.use.filter((u): u is string => typeof u === 'string') : [];
+    return { kind: KIND.attestation, signer: builder, buildKey, chost: str(cfg?.chost) ?? '', cpv: str(p.cpv) ?? '', use };
+  }
+  const issuer = str(p.issuer);
+  const subject = leaf.type === 'certificate' ? str((p.subject as { keyId?: unknown } | undefined)?.keyId) : str(p.subject);
+  if (!issuer || !HEX64.test(issuer) || !subject || !HEX64.test(subject)) return undefined;
+  return { kind: leaf.type === 'certificate' ? KIND.certificate : KIND.revocation, signer: issuer, subject };
+}

@@ -1,0 +1,158 @@
+/**
+ * The gateway's local state, one SQLite file (DIR/gateway.db): the last
+ * verified checkpoint and the tree's right edge at it, every statement it
+ * has followed (leaf bytes, log index, an index for trust evaluation, the
+ * cached signature verdict), the trust decision per build, the verified
+ * metadata sheets, BUILD_IDs and the archive cache's use times.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { IndexedLeaf } from './leaf-index.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS statements (idx INTEGER PRIMARY KEY, kind INTEGER NOT NULL, signer TEXT NOT NULL, build_key TEXT, chost TEXT,
+  subject TEXT, leaf BLOB NOT NULL, sig INTEGER);
+CREATE INDEX IF NOT EXISTS statements_build ON statements (build_key) WHERE build_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS statements_signer ON statements (signer);
+CREATE TABLE IF NOT EXISTS builds (build_key TEXT PRIMARY KEY, chost TEXT NOT NULL, status TEXT NOT NULL, result TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS builds_status ON builds (status, chost);
+CREATE TABLE IF NOT EXISTS metadata (output_digest TEXT PRIMARY KEY, sheet TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS build_ids (cpv TEXT NOT NULL, archive TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (cpv, archive));
+CREATE TABLE IF NOT EXISTS cache (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, used INTEGER NOT NULL);
+`;
+
+export interface StoredStatement {
+  idx: number;
+  kind: number;
+  signer: string;
+  buildKey: string | null;
+  leaf: Buffer;
+  sig: number | null;
+}
+
+export class LocalDb {
+  private constructor(readonly db: Database.Database) {}
+
+  static path(dir: string): string {
+    return join(dir, 'gateway.db');
+  }
+
+  static open(dir: string): LocalDb {
+    const db = new Database(LocalDb.path(dir));
+    // A crash loses at most the refresh in progress; the log has it all again.
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec(SCHEMA);
+    return new LocalDb(db);
+  }
+
+  /** Throws the state away (it failed its own checks): the next refresh rebuilds it from the log. */
+  static reset(dir: string): void {
+    for (const suffix of ['', '-wal', '-shm']) {
+      const p = LocalDb.path(dir) + suffix;
+      if (existsSync(p)) rmSync(p);
+    }
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  get(k: string): string | undefined {
+    return (this.db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v;
+  }
+
+  set(k: string, v: string): void {
+    this.db.prepare('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v').run(k, v);
+  }
+
+  /** Runs fn in one transaction (sync work only between begin and commit, or use begin/commit directly). */
+  begin(): void {
+    this.db.exec('BEGIN');
+  }
+  commit(): void {
+    this.db.exec('COMMIT');
+  }
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+  }
+
+  private insertStmt?: Database.Statement;
+  insertStatements(rows: { idx: number; ix: IndexedLeaf; leaf: Uint8Array }[]): void {
+    const st = (this.insertStmt ??= this.db.prepare('INSERT OR REPLACE INTO statements (idx, kind, signer, build_key, chost, subject, leaf, sig) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)'));
+    for (const r of rows) st.run(r.idx, r.ix.kind, r.ix.signer, r.ix.buildKey ?? null, r.ix.chost ?? null, r.ix.subject ?? null, r.leaf);
+  }
+
+  maxIndex(): number {
+    return (this.db.prepare('SELECT MAX(idx) AS m FROM statements').get() as { m: number | null }).m ?? -1;
+  }
+
+  attestationsOf(buildKeys: string[]): StoredStatement[] {
+    const out: StoredStatement[] = [];
+    const st = this.db.prepare('SELECT idx, kind, signer, build_key AS buildKey, leaf, sig FROM statements WHERE build_key = ? ORDER BY idx');
+    for (const k of buildKeys) out.push(...(st.all(k) as StoredStatement[]));
+    return out;
+  }
+
+  /** Certificates and revocations (a few per key: small next to the attestations). */
+  keyStatements(): StoredStatement[] {
+    return this.db.prepare('SELECT idx, kind, signer, build_key AS buildKey, leaf, sig FROM statements WHERE kind IN (2, 3) ORDER BY idx').all() as StoredStatement[];
+  }
+
+  /** Builds whose attestations are signed by `key` or by a key it certified (a certificate or revocation touches them). */
+  buildsTouchedByKey(key: string): string[] {
+    return (
+      this.db
+        .prepare('SELECT DISTINCT build_key AS k FROM statements WHERE kind = 1 AND signer IN (SELECT subject FROM statements WHERE kind = 2 AND signer = ? UNION SELECT ?)')
+        .all(key, key) as { k: string }[]
+    ).map((r) => r.k);
+  }
+
+  allBuildKeys(chost: string): string[] {
+    return (this.db.prepare('SELECT DISTINCT build_key AS k FROM statements WHERE kind = 1 AND chost = ?').all(chost) as { k: string }[]).map((r) => r.k);
+  }
+
+  setSignature(idx: number, ok: boolean): void {
+    this.db.prepare('UPDATE statements SET sig = ? WHERE idx = ?').run(ok ? 1 : 0, idx);
+  }
+
+  putBuild(buildKey: string, chost: string, status: string, result: string): void {
+    this.db.prepare('INSERT INTO builds (build_key, chost, status, result) VALUES (?, ?, ?, ?) ON CONFLICT (build_key) DO UPDATE SET chost = excluded.chost, status = excluded.status, result = excluded.result').run(buildKey, chost, status, result);
+  }
+
+  builds(chost: string): { buildKey: string; status: string; result: string }[] {
+    return this.db.prepare('SELECT build_key AS buildKey, status, result FROM builds WHERE chost = ? ORDER BY build_key').all(chost) as { buildKey: string; status: string; result: string }[];
+  }
+
+  metadata(outputDigest: string): string | undefined {
+    return (this.db.prepare('SELECT sheet FROM metadata WHERE output_digest = ?').get(outputDigest) as { sheet: string } | undefined)?.sheet;
+  }
+
+  putMetadata(outputDigest: string, sheet: string): void {
+    this.db.prepare('INSERT OR REPLACE INTO metadata (output_digest, sheet) VALUES (?, ?)').run(outputDigest, sheet);
+  }
+
+  /** The BUILD_ID of an archive for its CPV: stable once given, new ones above every earlier one, so Portage sees rebuilds as newer. */
+  buildId(cpv: string, archive: string): number {
+    const have = this.db.prepare('SELECT id FROM build_ids WHERE cpv = ? AND archive = ?').get(cpv, archive) as { id: number } | undefined;
+    if (have) return have.id;
+    const next = ((this.db.prepare('SELECT MAX(id) AS m FROM build_ids WHERE cpv = ?').get(cpv) as { m: number | null }).m ?? 0) + 1;
+    this.db.prepare('INSERT INTO build_ids (cpv, archive, id) VALUES (?, ?, ?)').run(cpv, archive, next);
+    return next;
+  }
+
+  touchCache(sha256: string, size: number, now: number): void {
+    this.db.prepare('INSERT INTO cache (sha256, size, used) VALUES (?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET used = excluded.used').run(sha256, size, now);
+  }
+
+  dropCache(sha256: string): void {
+    this.db.prepare('DELETE FROM cache WHERE sha256 = ?').run(sha256);
+  }
+
+  /** Cached archives, least recently used first. */
+  cacheEntries(): { sha256: string; size: number; used: number }[] {
+    return this.db.prepare('SELECT sha256, size, used FROM cache ORDER BY used, sha256').all() as { sha256: string; size: number; used: number }[];
+  }
+}
