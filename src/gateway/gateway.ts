@@ -93,6 +93,8 @@ export class Gateway {
   private readonly now: () => number;
   /** Why the last refresh failed (cleared by a good one). */
   lastProblem: RefreshProblem | undefined;
+  /** What the last good refresh did. */
+  lastRefresh: { from: number; size: number; reevaluated: number; verified: number } | undefined;
 
   private constructor(
     private readonly opts: GatewayOptions,
@@ -155,6 +157,7 @@ export class Gateway {
       const { verified } = await evaluateBuilds(this.db, touched, { policy: this.opts.policy, chost: this.opts.chost, pool: this.pool, now: new Date(this.now()), keys: this.keys });
       this.view = await this.buildView(true);
       this.lastProblem = undefined;
+      this.lastRefresh = { from: r.from, size: r.size, reevaluated: touched.length, verified };
       this.say(`refreshed: checkpoint ${r.from} → ${r.size}, ${touched.length} build(s) re-evaluated, ${verified} signature(s) verified, ${this.view.packages.size} listed`);
       return this.view;
     } catch (e) {

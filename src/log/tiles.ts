@@ -73,6 +73,7 @@ export function tileWidth(level: number, index: number, size: number): number {
 /** Entry bundles a follower at `from` leaves fetches to reach `to`: the partial last one with its width. */
 export function bundlesBetween(from: number, to: number): TileRef[] {
   const out: TileRef[] = [];
+  if (from >= to) return out;
   for (let n = Math.floor(from / TILE_WIDTH); n * TILE_WIDTH < to; n++) {
     out.push({ level: 'entries', index: n, width: Math.min(TILE_WIDTH, to - n * TILE_WIDTH) });
   }

@@ -41,6 +41,7 @@ test('widths and the bundles between two sizes', () => {
   assert.equal(tileWidth(1, 0, 255), 0);
   assert.deepEqual(bundlesBetween(300, 600).map((r) => [r.index, r.width]), [[1, 256], [2, 88]]);
   assert.deepEqual(bundlesBetween(512, 512), []);
+  assert.deepEqual(bundlesBetween(16, 16), [], 'nothing new: nothing to fetch');
   assert.deepEqual(tilesFor(70_000).filter((r) => r.level === 1).map((r) => r.width), [256, 17]);
   assert.deepEqual(tilesFor(70_000).filter((r) => r.level === 2).map((r) => r.width), [1]);
 });
