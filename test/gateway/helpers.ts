@@ -4,7 +4,7 @@ import Fastify from 'fastify';
 import { buildCoordinatorApp } from '../../src/coordinator/server.js';
 import { openStore } from '../../src/coordinator/store/sql-store.js';
 import { Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
-import { BlobStore } from '../../src/node/blob-store.js';
+import { BlobStore } from '../../src/transfer/blob-store.js';
 import { registerBlobRoutes } from '../../src/node/blob-server.js';
 import { publishPkgdir } from '../../src/node/contribute.js';
 import { generateKey } from '../../src/trust/keys.js';
