@@ -27,6 +27,7 @@ const COMMANDS: Record<string, Entry> = {
   fetch: { summary: 'Fetch one archive from the swarm (verified pieces, resumable)', load: () => import('./fetch.js') },
   mirror: { summary: 'Mirror role: status of a running mirror', load: () => import('./mirror.js') },
   gateway: { summary: 'Serve a Portage binhost of what your policy trusts', load: () => import('./gateway.js') },
+  witness: { summary: 'Follow a log and cosign its checkpoints after checking consistency', load: () => import('./witness.js') },
   'setup-portage': { summary: 'Point Portage at a gateway (binrepos.conf)', load: () => import('./setup-portage.js') },
   log: { summary: 'Transparency log: verify checkpoints and proofs, cosign as a witness', load: () => import('./log.js') },
   demo: { summary: 'Bring up a local network and run the demo', load: () => import('./demo.js') },

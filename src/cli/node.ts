@@ -14,6 +14,7 @@ import { readPrivateKey } from '../trust/keys.js';
 import { collect, parseSize, type CliCommand } from './common.js';
 import { DEFAULT_CHOST, runGateway } from './gateway.js';
 import { parseListen, untilSignal } from './listen.js';
+import { runWitness } from './witness.js';
 
 
 const command: CliCommand = {
@@ -26,7 +27,8 @@ const command: CliCommand = {
       .option('--cert <file>', 'certificates to submit (repeatable)', collect, [])
       .option('--listen <host:port>', 'blob server address', '127.0.0.1:7700')
       .option('--public-url <url>', 'how others reach this node (default: http://LISTEN)')
-      .option('--roles <list>', 'comma-separated: consume,contribute,mirror', 'contribute')
+      .option('--roles <list>', 'comma-separated: consume,contribute,mirror,witness', 'contribute')
+      .option('--witness-name <name>', 'role witness: the name your cosignatures carry (default: witness-<key id prefix>)')
       .option('--watch <pkgdir>', 'contribute this PKGDIR now and whenever it changes (role contribute)')
       .option('--watch-interval <seconds>', 'how often to look at the PKGDIR', '60')
       .option('--upload-rate <size>', 'upload limit per second for all uploads together, e.g. 20M (default: none)')
@@ -38,7 +40,7 @@ const command: CliCommand = {
       .option('--policy <file>', 'policy for the gateway (role consume)')
       .option('--gateway-listen <host:port>', 'gateway address (role consume)', '127.0.0.1:7680')
       .option('--chost <chost>', 'gateway CHOST', DEFAULT_CHOST)
-      .action(async (o: { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; policy?: string; gatewayListen: string; chost: string; uploadRate?: string; maxUploads: string; downloadRate?: string; quota?: string; domain?: string; syncInterval: string }) => {
+      .action(async (o: { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; policy?: string; gatewayListen: string; chost: string; uploadRate?: string; maxUploads: string; downloadRate?: string; quota?: string; domain?: string; syncInterval: string; witnessName?: string }) => {
         const roles = o.roles.split(',').map((r) => r.trim()).filter(Boolean);
         const { host, port } = parseListen(o.listen);
         const key = await readPrivateKey(o.key);
@@ -93,6 +95,12 @@ const command: CliCommand = {
           if (timer) clearInterval(timer);
           await app.close();
         };
+        if (roles.includes('witness')) {
+          // The node key is the witness key: the coordinator checks cosignatures with the key that signs the request.
+          await runWitness({ coordinator: o.coordinator, data: `${o.data}/witness`, key: o.key, name: o.witnessName ?? `witness-${key.publicKey.id.slice(0, 16)}`, interval: '60' }, key);
+          await stopNode();
+          return;
+        }
         if (roles.includes('consume')) {
           if (!o.policy) throw new Error('role consume needs --policy');
           await runGateway({ coordinator: o.coordinator, data: `${o.data}/gateway`, policy: o.policy, listen: o.gatewayListen, chost: o.chost, key: o.key, interval: '300', cacheSize: '10G', packageUse: [] });
