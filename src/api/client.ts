@@ -4,12 +4,14 @@ import type { OutputMetadata } from '../formats/output-metadata.js';
 import type { Envelope } from '../trust/dsse.js';
 import type { PrivateKey } from '../trust/keys.js';
 import { signRequest } from '../trust/request-signing.js';
-import { MAX_BATCH, type ArchiveReply, type AssignmentsReply, type AttestationAccepted, type BatchResult, type DisputeReply, type Info, type Logged, type PackagesReply, type Page, type PlacementReply, type SignedEntry } from './v1.js';
+import { MAX_BATCH, MAX_METADATA_BATCH, type ArchiveReply, type AssignmentsReply, type AttestationAccepted, type BatchResult, type DisputeReply, type Info, type Logged, type PackagesReply, type Page, type PlacementReply, type SignedEntry } from './v1.js';
 
 export type ClientErrorCode = 'COORDINATOR_UNREACHABLE' | 'COORDINATOR_ERROR';
 
 export class CoordinatorClient {
   readonly base: string;
+  /** HTTP requests made (benchmarks and tests count them). */
+  requests = 0;
 
   constructor(base: string, private readonly key?: PrivateKey, private readonly timeoutMs = 30_000) {
     this.base = base.replace(/\/+$/, '');
@@ -23,6 +25,7 @@ export class CoordinatorClient {
       Object.assign(headers, signRequest(this.key, method, path, bytes), { 'content-type': 'application/json' });
     }
     let res: Response;
+    this.requests += 1;
     try {
       res = await fetch(this.base + path, { method, headers, body: method === 'POST' ? bytes : undefined, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (e) {
@@ -128,6 +131,19 @@ export class CoordinatorClient {
       if ((e as BinswarmError).code === 'NOT_FOUND') return undefined;
       throw e;
     }
+  }
+  /** Sheets of many outputs (MAX_METADATA_BATCH per request); unverified: check each against its outputDigest. */
+  async outputMetadataBatch(digests: readonly string[]): Promise<Map<string, unknown>> {
+    const out = new Map<string, unknown>();
+    for (let at = 0; at < digests.length; at += MAX_METADATA_BATCH) {
+      const part = digests.slice(at, at + MAX_METADATA_BATCH);
+      const r = await this.request<{ items: Record<string, unknown> }>('GET', `/v1/outputs/metadata?digests=${part.join(',')}`).catch((e: BinswarmError): { items: Record<string, unknown> } => {
+        if (e.code === 'NOT_FOUND') return { items: {} };
+        throw e;
+      });
+      for (const d of part) if (r.items && Object.hasOwn(r.items, d)) out.set(d, r.items[d]);
+    }
+    return out;
   }
   checkpoint(): Promise<string> {
     return this.request('GET', '/v1/log/checkpoint', undefined, 'text');

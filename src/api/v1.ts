@@ -9,6 +9,8 @@ import type { Envelope } from '../trust/dsse.js';
 
 /** Attestations per batch request (about 1.5 KiB each, under the batch route's 4 MiB body limit). */
 export const MAX_BATCH = 500;
+/** Output metadata sheets per batch read (what a gateway refresh asks for at once). */
+export const MAX_METADATA_BATCH = 100;
 const hex64 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 const envelope = {
   type: 'object',
@@ -79,6 +81,10 @@ export const ROUTES = {
   submitOutputMetadata: {
     method: 'POST', url: '/v1/outputs/:outputDigest/metadata', summary: 'The metadata sheet of an attested output (file listing, entry files, imageDigest), checked against outputDigest', signed: true, bodyLimit: 1024 * 1024,
     schema: { params: { type: 'object', required: ['outputDigest'], properties: { outputDigest: hex64 } }, body: { type: 'object', additionalProperties: false, required: ['imageDigest', 'files'], properties: { imageDigest: hex64, files: { type: 'array', maxItems: 200, items: { type: 'object', additionalProperties: false, required: ['name', 'size', 'sha256'], properties: { name: { type: 'string', maxLength: 200 }, size: { type: 'integer', minimum: 0 }, sha256: hex64, content: { type: 'string', maxLength: 90000 } } } } } } },
+  },
+  outputMetadataBatch: {
+    method: 'GET', url: '/v1/outputs/metadata', summary: `Metadata sheets of up to ${MAX_METADATA_BATCH} outputs at once (comma-separated digests); outputs without one are left out`,
+    schema: { querystring: { type: 'object', additionalProperties: false, required: ['digests'], properties: { digests: { type: 'string', maxLength: MAX_METADATA_BATCH * 65, pattern: '^[0-9a-f]{64}(,[0-9a-f]{64})*$' } } } },
   },
   outputMetadata: { method: 'GET', url: '/v1/outputs/:outputDigest/metadata', summary: 'The metadata sheet of an output (verify it against the attested outputDigest)', schema: { params: { type: 'object', required: ['outputDigest'], properties: { outputDigest: hex64 } } } },
   leaves: { method: 'GET', url: '/v1/log/leaves', summary: 'Leaf data (base64) in [start, end)', schema: { querystring: { type: 'object', required: ['start', 'end'], properties: { start: { type: 'integer', minimum: 0 }, end: { type: 'integer', minimum: 0 } } } } },

@@ -10,7 +10,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { isBinswarmError, BinswarmError } from '../errors.js';
 import { MerkleLog } from '../log/log.js';
-import { ERROR_SCHEMA, ROUTES, type ArchiveReply, type AssignmentsReply, type Info, type PackageGroup, type PlacementReply, type RouteSpec } from '../api/v1.js';
+import { ERROR_SCHEMA, MAX_METADATA_BATCH, ROUTES, type ArchiveReply, type AssignmentsReply, type Info, type PackageGroup, type PlacementReply, type RouteSpec } from '../api/v1.js';
 import type { Envelope } from '../trust/dsse.js';
 import { writeKeyPair } from '../trust/files.js';
 import { generateKey, readPrivateKey, type PublicKey } from '../trust/keys.js';
@@ -211,6 +211,16 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     if ((await s.archivesWithOutput(req.params.outputDigest)).length === 0) throw new BinswarmError('NOT_FOUND', 'no attestation names this output; submit one first');
     const { sheet } = verifyOutputMetadata(req.body, req.params.outputDigest);
     return { stored: await s.putOutputMetadata(req.params.outputDigest, JSON.stringify(sheet)) };
+  });
+  route<{ digests: string }>(ROUTES.outputMetadataBatch, async (req) => {
+    const digests = [...new Set(req.query.digests.split(','))];
+    if (digests.length > MAX_METADATA_BATCH) throw new BinswarmError('BAD_REQUEST', `at most ${MAX_METADATA_BATCH} digests per request`);
+    const items: Record<string, OutputMetadata> = {};
+    for (const d of digests) {
+      const body = await s.getOutputMetadata(d);
+      if (body) items[d] = JSON.parse(body) as OutputMetadata;
+    }
+    return { items };
   });
   route<unknown, unknown, { outputDigest: string }>(ROUTES.outputMetadata, async (req) => {
     const body = await s.getOutputMetadata(req.params.outputDigest);

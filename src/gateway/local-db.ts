@@ -126,6 +126,11 @@ export class LocalDb {
     return this.db.prepare('SELECT build_key AS buildKey, status, result FROM builds WHERE chost = ? ORDER BY build_key').all(chost) as { buildKey: string; status: string; result: string }[];
   }
 
+  buildsByKeys(keys: readonly string[]): { buildKey: string; status: string; result: string }[] {
+    const st = this.db.prepare('SELECT build_key AS buildKey, status, result FROM builds WHERE build_key = ?');
+    return keys.map((k) => st.get(k) as { buildKey: string; status: string; result: string } | undefined).filter((r) => r !== undefined);
+  }
+
   metadata(outputDigest: string): string | undefined {
     return (this.db.prepare('SELECT sheet FROM metadata WHERE output_digest = ?').get(outputDigest) as { sheet: string } | undefined)?.sheet;
   }
