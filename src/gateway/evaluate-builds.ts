@@ -9,7 +9,7 @@ import { isBinswarmError } from '../errors.js';
 import type { Envelope } from '../trust/dsse.js';
 import { evaluateTrust, type LoggedStatement, type TrustResult } from '../trust/evaluate.js';
 import type { Policy } from '../trust/policy.js';
-import { openAttestations } from '../trust/statements.js';
+import { openAttestations, type Attestation, type Opened } from '../trust/statements.js';
 import type { VerifyPool } from '../trust/verify-pool.js';
 import type { LocalDb, StoredStatement } from './local-db.js';
 
@@ -38,7 +38,8 @@ export function loadKeyStatements(db: LocalDb): KeyStatements {
 }
 
 /** Verifies (once) the signatures of these attestations; returns the envelopes known good. */
-async function verifyOnce(db: LocalDb, rows: StoredStatement[], pool: VerifyPool): Promise<{ statements: LoggedStatement[]; good: Set<unknown>; verified: number }> {
+async function verifyOnce(db: LocalDb, rows: StoredStatement[], pool: VerifyPool): Promise<{ statements: LoggedStatement[]; good: Set<unknown>; opened: Map<unknown, Attestation>; verified: number }> {
+  const opened = new Map<unknown, Attestation>();
   const all: LoggedStatement[] = [];
   const good = new Set<unknown>();
   const fresh: { row: StoredStatement; env: unknown }[] = [];
@@ -51,16 +52,27 @@ async function verifyOnce(db: LocalDb, rows: StoredStatement[], pool: VerifyPool
     else if (row.sig === null) fresh.push({ row, env });
   }
   if (fresh.length > 0) {
-    const opened = await openAttestations(fresh.map((f) => f.env), pool);
-    opened.forEach((o, i) => {
-      const { row, env } = fresh[i]!;
-      const ok = !isBinswarmError(o) && o.statement.buildKey === row.buildKey && o.signer === row.signer;
-      db.setSignature(row.idx, ok);
-      if (ok) good.add(env);
-    });
+    const results = await openAttestations(fresh.map((f) => f.env), pool);
+    // The verdicts in one transaction (one commit, not one per statement).
+    db.begin();
+    try {
+      results.forEach((o, i) => {
+        const { row, env } = fresh[i]!;
+        const ok = !isBinswarmError(o) && o.statement.buildKey === row.buildKey && o.signer === row.signer;
+        db.setSignature(row.idx, ok);
+        if (ok) {
+          good.add(env);
+          opened.set(env, (o as Opened<Attestation>).statement);
+        }
+      });
+      db.commit();
+    } catch (e) {
+      db.rollback();
+      throw e;
+    }
   }
   // Only attestations whose signature verified take part: a forged one is simply not a statement.
-  return { statements: all.filter((s) => good.has(s.envelope)), good, verified: fresh.length };
+  return { statements: all.filter((s) => good.has(s.envelope)), good, opened, verified: fresh.length };
 }
 
 export interface EvaluateOptions {
@@ -83,7 +95,7 @@ export async function evaluateBuilds(db: LocalDb, buildKeys: readonly string[], 
     const v = await verifyOnce(db, db.attestationsOf(chunk), o.pool);
     verified += v.verified;
     const wanted = new Set(chunk);
-    const rs = evaluateTrust({ attestations: v.statements, certificates: o.keys.certificates, revocations: o.keys.revocations, policy: o.policy, now: o.now, verified: v.good });
+    const rs = evaluateTrust({ attestations: v.statements, certificates: o.keys.certificates, revocations: o.keys.revocations, policy: o.policy, now: o.now, verified: v.good, opened: v.opened });
     db.begin();
     try {
       for (const r of rs) {

@@ -23,6 +23,24 @@ export interface IndexedLeaf {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+const PREFIX = Buffer.from('{"envelope":{"payload":"');
+const TAIL = /\},"logTime":(0|[1-9][0-9]{0,15}),"type":"(attestation|certificate|revocation)"\}$/;
+
+/**
+ * Statement leaves as the coordinator writes them (canonical JSON:
+ * `{"envelope":{"payload":"<base64>",…},"logTime":N,"type":"…"}`) read
+ * without parsing the whole leaf: most of a 10⁶-entry sync is this. A
+ * leaf in any other shape takes the JSON.parse path; either way evaluation
+ * parses the leaf in full before relying on it.
+ */
+function fastStatementLeaf(buf: Buffer): { type: string; logTime: number; envelope: { payload: string } } | undefined {
+  if (buf.length < PREFIX.length + 40 || buf.compare(PREFIX, 0, PREFIX.length, 0, PREFIX.length) !== 0) return undefined;
+  const end = buf.indexOf(0x22, PREFIX.length);
+  if (end < 0) return undefined;
+  const m = TAIL.exec(buf.toString('latin1', Math.max(end, buf.length - 48)));
+  if (!m) return undefined;
+  return { type: m[2]!, logTime: Number(m[1]), envelope: { payload: buf.toString('latin1', PREFIX.length, end) } };
+}
 
 /**
  * A leaf's receipt time (every leaf has one; undefined when the leaf is
@@ -30,9 +48,12 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * evaluate: disputes, binrevs, malformed statements).
  */
 export function indexLeaf(data: Uint8Array): { logTime?: number; ix?: IndexedLeaf } {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const fast = fastStatementLeaf(buf);
+  if (fast) return { logTime: fast.logTime, ix: indexStatement(fast) };
   let leaf: { type?: unknown; envelope?: { payload?: unknown }; logTime?: unknown };
   try {
-    leaf = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8')) as typeof leaf;
+    leaf = JSON.parse(buf.toString('utf8')) as typeof leaf;
   } catch {
     return {};
   }

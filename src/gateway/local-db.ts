@@ -1,19 +1,23 @@
 /**
- * The gateway's local state, one SQLite file (DIR/gateway.db): the last
- * verified checkpoint and the tree's right edge at it, every statement it
- * has followed (leaf bytes, log index, an index for trust evaluation, the
- * cached signature verdict), the trust decision per build, the verified
- * metadata sheets, BUILD_IDs and the archive cache's use times.
+ * The gateway's local state: one SQLite file (DIR/gateway.db) with the last
+ * verified checkpoint and the tree's right edge at it, an index row per
+ * statement it keeps (log index, kind, signer, buildKey, where its leaf
+ * bytes are, the cached signature verdict), the trust decision per build,
+ * the verified metadata sheets, BUILD_IDs and the archive cache's use
+ * times; and DIR/leaves.dat, the kept leaves' bytes appended in log order
+ * (a flat file: a 10⁶-statement sync writes it at disk speed, and SQLite
+ * only holds small rows).
  */
-import { existsSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { BinswarmError } from '../errors.js';
 import type { IndexedLeaf } from './leaf-index.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS statements (idx INTEGER PRIMARY KEY, kind INTEGER NOT NULL, signer TEXT NOT NULL, build_key TEXT, chost TEXT,
-  subject TEXT, leaf BLOB NOT NULL, sig INTEGER);
+  subject TEXT, off INTEGER NOT NULL, len INTEGER NOT NULL, sig INTEGER);
 CREATE INDEX IF NOT EXISTS statements_build ON statements (build_key) WHERE build_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS statements_signer ON statements (signer);
 CREATE TABLE IF NOT EXISTS builds (build_key TEXT PRIMARY KEY, chost TEXT NOT NULL, status TEXT NOT NULL, result TEXT NOT NULL);
@@ -33,31 +37,47 @@ export interface StoredStatement {
 }
 
 export class LocalDb {
-  private constructor(readonly db: Database.Database) {}
+  private readonly fd: number;
+  /** Bytes of leaves.dat that belong to committed rows (meta 'leavesBytes'); anything past it is a rolled-back sync's. */
+  private end: number;
+  private committedEnd: number;
+
+  private constructor(readonly db: Database.Database, dir: string) {
+    this.fd = openSync(join(dir, 'leaves.dat'), 'a+');
+    this.committedEnd = this.end = Number(this.get('leavesBytes') ?? 0);
+    const size = fstatSync(this.fd).size;
+    // A crash or a refused sync may have left bytes past the committed end: cut them.
+    if (size > this.end) ftruncateSync(this.fd, this.end);
+    this.damaged = size < this.end ? `leaves.dat has ${size} bytes, the index points up to ${this.end}` : undefined;
+  }
+
+  /** Why the leaf file cannot back the index (found on open), if it cannot. */
+  readonly damaged: string | undefined;
 
   static path(dir: string): string {
     return join(dir, 'gateway.db');
   }
 
   static open(dir: string): LocalDb {
+    mkdirSync(dir, { recursive: true });
     const db = new Database(LocalDb.path(dir));
     // A crash loses at most the refresh in progress; the log has it all again.
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA);
-    return new LocalDb(db);
+    return new LocalDb(db, dir);
   }
 
   /** Throws the state away (it failed its own checks): the next refresh rebuilds it from the log. */
   static reset(dir: string): void {
-    for (const suffix of ['', '-wal', '-shm']) {
-      const p = LocalDb.path(dir) + suffix;
+    for (const p of [...['', '-wal', '-shm'].map((x) => LocalDb.path(dir) + x), join(dir, 'leaves.dat')]) {
       if (existsSync(p)) rmSync(p);
     }
   }
 
   close(): void {
     this.db.close();
+    closeSync(this.fd);
   }
 
   get(k: string): string | undefined {
@@ -73,16 +93,40 @@ export class LocalDb {
     this.db.exec('BEGIN');
   }
   commit(): void {
+    if (this.end !== this.committedEnd) {
+      // Leaf bytes reach the disk before the rows that point at them.
+      fdatasyncSync(this.fd);
+      this.set('leavesBytes', String(this.end));
+    }
     this.db.exec('COMMIT');
+    this.committedEnd = this.end;
   }
   rollback(): void {
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    if (this.end !== this.committedEnd) ftruncateSync(this.fd, (this.end = this.committedEnd));
   }
 
   private insertStmt?: Database.Statement;
+  /** Inside a transaction: appends the leaves to leaves.dat and their index rows. */
   insertStatements(rows: { idx: number; ix: IndexedLeaf; leaf: Uint8Array }[]): void {
-    const st = (this.insertStmt ??= this.db.prepare('INSERT OR REPLACE INTO statements (idx, kind, signer, build_key, chost, subject, leaf, sig) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)'));
-    for (const r of rows) st.run(r.idx, r.ix.kind, r.ix.signer, r.ix.buildKey ?? null, r.ix.chost ?? null, r.ix.subject ?? null, r.leaf);
+    if (rows.length === 0) return;
+    const st = (this.insertStmt ??= this.db.prepare('INSERT OR REPLACE INTO statements (idx, kind, signer, build_key, chost, subject, off, len, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)'));
+    const bytes = Buffer.concat(rows.map((r) => r.leaf));
+    writeSync(this.fd, bytes, 0, bytes.length, this.end);
+    let off = this.end;
+    for (const r of rows) {
+      st.run(r.idx, r.ix.kind, r.ix.signer, r.ix.buildKey ?? null, r.ix.chost ?? null, r.ix.subject ?? null, off, r.leaf.length);
+      off += r.leaf.length;
+    }
+    this.end = off;
+  }
+
+  private withLeaves(rows: (Omit<StoredStatement, 'leaf'> & { off: number; len: number })[]): StoredStatement[] {
+    return rows.map(({ off, len, ...r }) => {
+      const leaf = Buffer.alloc(len);
+      if (off + len > this.committedEnd || readSync(this.fd, leaf, 0, len, off) !== len) throw new BinswarmError('LOCAL_STATE_DAMAGED', `leaf ${r.idx} is missing from leaves.dat`);
+      return { ...r, leaf };
+    });
   }
 
   maxIndex(): number {
@@ -91,14 +135,14 @@ export class LocalDb {
 
   attestationsOf(buildKeys: string[]): StoredStatement[] {
     const out: StoredStatement[] = [];
-    const st = this.db.prepare('SELECT idx, kind, signer, build_key AS buildKey, leaf, sig FROM statements WHERE build_key = ? ORDER BY idx');
-    for (const k of buildKeys) out.push(...(st.all(k) as StoredStatement[]));
+    const st = this.db.prepare('SELECT idx, kind, signer, build_key AS buildKey, off, len, sig FROM statements WHERE build_key = ? ORDER BY idx');
+    for (const k of buildKeys) out.push(...this.withLeaves(st.all(k) as never[]));
     return out;
   }
 
   /** Certificates and revocations (a few per key: small next to the attestations). */
   keyStatements(): StoredStatement[] {
-    return this.db.prepare('SELECT idx, kind, signer, build_key AS buildKey, leaf, sig FROM statements WHERE kind IN (2, 3) ORDER BY idx').all() as StoredStatement[];
+    return this.withLeaves(this.db.prepare('SELECT idx, kind, signer, build_key AS buildKey, off, len, sig FROM statements WHERE kind IN (2, 3) ORDER BY idx').all() as never[]);
   }
 
   /** Builds whose attestations are signed by `key` or by a key it certified (a certificate or revocation touches them). */

@@ -76,10 +76,12 @@ export async function syncLog(db: LocalDb, tiles: TileClient, o: SyncOptions): P
           if (logTime < lastTime) throw new BinswarmError('LOG_TIME_BACKWARDS', `log time goes backwards: leaf ${first + i} says ${new Date(logTime).toISOString()}, after ${new Date(lastTime).toISOString()}`);
           lastTime = logTime;
           if (!ix) continue;
-          rows.push({ idx: first + i, ix, leaf: entries[i]! });
           if (ix.kind === KIND.attestation) {
-            if (touched !== 'all' && ix.chost === o.chost) touched.add(ix.buildKey!);
+            // Builds for another CHOST can never be listed here: not kept.
+            if (ix.chost !== o.chost) continue;
+            if (touched !== 'all') touched.add(ix.buildKey!);
           } else keys.push(ix.subject!);
+          rows.push({ idx: first + i, ix, leaf: entries[i]! });
         }
         db.insertStatements(rows);
       },
@@ -110,6 +112,7 @@ export async function syncLog(db: LocalDb, tiles: TileClient, o: SyncOptions): P
  */
 export function selfCheck(db: LocalDb, log: NamedKey | readonly NamedKey[]): string | undefined {
   try {
+    if (db.damaged) return db.damaged;
     const text = db.get('checkpoint');
     if (!text) return db.maxIndex() >= 0 ? 'statements without a checkpoint' : undefined;
     const cp = openCheckpoint(text, log).checkpoint;
