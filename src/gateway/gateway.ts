@@ -82,6 +82,8 @@ export interface RefreshProblem {
 
 /** How long a build whose metadata the network did not have waits before it is asked for again. */
 const METADATA_RETRY_MS = 10 * 60_000;
+/** Builds whose sheet is asked for again per refresh, at most. */
+const METADATA_RETRIES = 200;
 
 const HEADER_BASE: [string, string][] = [['ACCEPT_KEYWORDS', ''], ['VERSION', '0']];
 
@@ -191,7 +193,8 @@ export class Gateway {
   private async buildView(buildKeys: readonly string[] | undefined, fetchMissing: boolean): Promise<GatewayView> {
     const rows = buildKeys === undefined ? this.db.builds(this.opts.chost) : this.db.buildsByKeys(buildKeys);
     const inRows = new Set(rows.map((r) => r.buildKey));
-    const retry = fetchMissing ? [...this.missing].filter(([k, at]) => this.now() - at >= METADATA_RETRY_MS && !inRows.has(k)).map(([k]) => k) : [];
+    // At most a few per refresh, so a network without sheets cannot make every refresh cost the whole listing.
+    const retry = fetchMissing ? [...this.missing].filter(([k, at]) => this.now() - at >= METADATA_RETRY_MS && !inRows.has(k)).slice(0, METADATA_RETRIES).map(([k]) => k) : [];
     const retryRows = this.db.buildsByKeys(retry);
     if (fetchMissing) await this.prefetchMetadata([...rows, ...retryRows]);
     const seen = new Set<string>();

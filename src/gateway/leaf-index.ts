@@ -61,13 +61,28 @@ export function indexLeaf(data: Uint8Array): { logTime?: number; ix?: IndexedLea
   return { logTime, ix: logTime === undefined ? undefined : indexStatement(leaf) };
 }
 
+/** Canonical attestation payloads (sorted keys, as signers write them): the index fields by position, no object tree. */
+const CANON_ATTESTATION = /^\{"_type":"binswarm\/attestation\/v1","archive":\{[^{}]*\},"buildConfig":\{"arch":"[^"\\]*","cflags":"[^"\\]*","chost":"([^"\\]*)",.*,"use":\[((?:"[^"\\]*",?)*)\],"v":1\},"buildKey":"([0-9a-f]{64})","builder":\{"keyId":"([0-9a-f]{64})","publicKey":"[A-Za-z0-9+/=]+"\},"configKey":"[0-9a-f]{64}","cpv":"([^"\\]*)","kind":"[a-z]+","outputDigest":"[0-9a-f]{64}","time":"[^"\\]*"\}$/s;
+
+function fastAttestation(text: string): IndexedLeaf | undefined {
+  const m = CANON_ATTESTATION.exec(text);
+  if (!m) return undefined;
+  const use = m[2] === '' ? [] : m[2]!.slice(1, -1).split('","');
+  return { kind: KIND.attestation, signer: m[4]!, buildKey: m[3]!, chost: m[1]!, cpv: m[5]!, use };
+}
+
 function indexStatement(leaf: { type?: unknown; envelope?: { payload?: unknown } }): IndexedLeaf | undefined {
   let p: Record<string, unknown>;
   try {
     const kind = leaf?.type;
     if (kind !== 'attestation' && kind !== 'certificate' && kind !== 'revocation') return undefined;
     if (typeof leaf.envelope?.payload !== 'string') return undefined;
-    p = JSON.parse(Buffer.from(leaf.envelope.payload, 'base64').toString('utf8')) as Record<string, unknown>;
+    const text = Buffer.from(leaf.envelope.payload, 'base64').toString('utf8');
+    if (kind === 'attestation') {
+      const fast = fastAttestation(text);
+      if (fast) return fast;
+    }
+    p = JSON.parse(text) as Record<string, unknown>;
     if (!p || typeof p !== 'object') return undefined;
   } catch {
     return undefined;

@@ -8,7 +8,10 @@ import { CoordinatorClient } from '../../src/api/client.js';
 import { localUseOf } from '../../src/gateway/local-config.js';
 import { LocalDb } from '../../src/gateway/local-db.js';
 import { buildGatewayApp } from '../../src/gateway/server.js';
+import { TileClient } from '../../src/api/tile-client.js';
+import { mirrorTiles } from '../../src/log/mirror.js';
 import { hasFixtures, need } from '../helpers/env.js';
+import { hasNginx, startNginx } from '../helpers/nginx.js';
 import { config } from '../helpers/trust-world.js';
 import { network } from './helpers.js';
 
@@ -35,6 +38,23 @@ test('lists trusted builds without downloading them; an archive is fetched and v
   assert.equal(await gw.store.has(paths[0]!.archiveSha256), false, 'least recently used evicted');
   assert.equal(await gw.store.has(paths[1]!.archiveSha256), true);
   assert.equal((await app.inject({ method: 'GET', url: '/app-misc/hello/hello-1.0-99.gpkg.tar' })).statusCode, 404);
+});
+
+test('a gateway syncs from a copy of the tiles served by nginx, as from the coordinator', async (t) => {
+  if (!need(t, hasFixtures, '../shared/fixtures/portage')) return;
+  if (!need(t, hasNginx, 'nginx (apt-get install nginx)')) return;
+  const net = await network(t);
+  const tiles = new TileClient(`${net.url}/log`);
+  await mirrorTiles({ checkpoint: () => tiles.checkpoint(), tile: (r) => tiles.tile(r) }, join(net.dir, 'mirror'));
+  const nginx = await startNginx(join(net.dir, 'mirror'), join(net.dir, 'nginx'));
+  t.after(nginx.stop);
+  const direct = await net.gateway('direct');
+  await direct.refresh();
+  const mirrored = await net.gateway('mirrored', { logUrl: nginx.url });
+  await mirrored.refresh();
+  assert.equal(mirrored.current()!.checkpointSize, direct.current()!.checkpointSize);
+  assert.deepEqual([...mirrored.current()!.packages.keys()].sort(), [...direct.current()!.packages.keys()].sort());
+  assert.equal(mirrored.tiles.requests, 2, 'the checkpoint and one bundle, from nginx');
 });
 
 test('the USE filter lists only the build this system would make, from verified metadata', async (t) => {

@@ -15,6 +15,9 @@ test('fast and JSON paths index a leaf alike; malformed leaves have no logTime',
   assert.deepEqual(indexLeaf(spaced), a);
   assert.equal(a.logTime, 1234);
   assert.deepEqual({ kind: a.ix?.kind, signer: a.ix?.signer, chost: a.ix?.chost, use: a.ix?.use }, { kind: KIND.attestation, signer: op.builders[0]!.key.publicKey.id, chost: 'x86_64-pc-linux-gnu', use: ['nls'] });
+  // A payload that is not in canonical form takes the JSON path for its fields too.
+  const pretty = { ...att, payload: Buffer.from(JSON.stringify(JSON.parse(Buffer.from(att.payload, 'base64').toString()), null, 2)).toString('base64') };
+  assert.deepEqual(indexLeaf(encodeLeaf({ type: 'attestation', envelope: pretty, logTime: 1234 })), a);
   const cert = indexLeaf(encodeLeaf({ type: 'certificate', envelope: op.builders[0]!.cert, logTime: 5 }));
   assert.deepEqual([cert.ix?.kind, cert.ix?.signer, cert.ix?.subject], [KIND.certificate, op.key.publicKey.id, op.builders[0]!.key.publicKey.id]);
   assert.deepEqual(indexLeaf(Buffer.from('{"envelope":{"payload":"x"')), {});
