@@ -49,21 +49,23 @@ function curlBaseline(url: string, n: number, work: string): number {
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
 
-/** `pollers` gateways at once, each asking for the checkpoint, the newest partial bundle and one full bundle. */
-async function poll(base: string, size: number, pollers: number): Promise<number> {
+/**
+ * `pollers` gateways at once, each asking for the checkpoint, the newest
+ * partial bundle and one full bundle. The load comes from curl --parallel
+ * (C, one event loop), so the client is not what is measured.
+ */
+function poll(base: string, size: number, pollers: number, work: string): number {
   const full = Math.floor(size / TILE_WIDTH);
   const partial = size % TILE_WIDTH ? tilePath({ level: 'entries', index: full, width: size % TILE_WIDTH }) : tilePath({ level: 'entries', index: full - 1, width: TILE_WIDTH });
+  const list = join(work, 'poll.txt');
+  const urls = Array.from({ length: pollers }, (_, i) => ['checkpoint', partial, tilePath({ level: 'entries', index: i % full, width: TILE_WIDTH })]).flat();
+  writeFileSync(list, urls.map((u) => `url = "${base}/${u}"\noutput = "/dev/null"`).join('\n') + '\n');
   const t0 = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: pollers }, async (_, i) => {
-      for (const path of ['checkpoint', partial, tilePath({ level: 'entries', index: i % full, width: TILE_WIDTH })]) {
-        const r = await fetch(`${base}/${path}`);
-        if (!r.ok) throw new Error(`GET ${path}: ${r.status}`);
-        await r.arrayBuffer();
-      }
-    }),
-  );
-  return (pollers * 3) / (Number(process.hrtime.bigint() - t0) / 1e9);
+  const out = execFileSync('curl', ['-s', '--parallel', '--parallel-max', String(Math.min(pollers, 1000)), '-K', list, '-w', '%{http_code}\n'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const failed = out.split('\n').filter((c) => c !== '' && c !== '200').length;
+  if (failed > 0) throw new Error(`${failed} of ${urls.length} tile requests to ${base} failed`);
+  return urls.length / seconds;
 }
 
 async function servingRatio(bundleDir: string, work: string, lines: string[]): Promise<number> {
@@ -91,10 +93,10 @@ async function servingRatio(bundleDir: string, work: string, lines: string[]): P
     await mirrorTiles({ checkpoint: () => client.checkpoint(), tile: (t) => client.tile(t) }, out);
     const nginx = await startNginx(out, join(work, 'nginx-served'));
     try {
-      await poll(`${url}/log`, size, 50); // warm both: the coordinator's tile cache, nginx's page cache
-      await poll(nginx.url, size, 50);
-      const coord = await poll(`${url}/log`, size, GATEWAYS);
-      const ng = await poll(nginx.url, size, GATEWAYS);
+      poll(`${url}/log`, size, 100, work); // warm both: the coordinator's tile cache, nginx's page cache
+      poll(nginx.url, size, 100, work);
+      const coord = poll(`${url}/log`, size, GATEWAYS, work);
+      const ng = poll(nginx.url, size, GATEWAYS, work);
       lines.push(`${GATEWAYS} gateways polling at once (checkpoint, newest partial bundle, one full bundle; log of ${size}): coordinator ${coord.toFixed(0)} req/s, nginx ${ng.toFixed(0)} req/s`);
       return coord / ng;
     } finally {

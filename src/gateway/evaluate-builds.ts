@@ -7,7 +7,7 @@
  */
 import { isBinswarmError } from '../errors.js';
 import type { Envelope } from '../trust/dsse.js';
-import { evaluateTrust, type LoggedStatement, type TrustResult } from '../trust/evaluate.js';
+import { evaluateTrust, type LoggedStatement } from '../trust/evaluate.js';
 import type { Policy } from '../trust/policy.js';
 import { openAttestations, type Attestation, type Opened } from '../trust/statements.js';
 import type { VerifyPool } from '../trust/verify-pool.js';
@@ -85,9 +85,10 @@ export interface EvaluateOptions {
   batch?: number;
 }
 
-/** Evaluates the given builds, stores each decision, returns them and how many signatures were verified. */
-export async function evaluateBuilds(db: LocalDb, buildKeys: readonly string[], o: EvaluateOptions): Promise<{ results: TrustResult[]; verified: number }> {
-  const results: TrustResult[] = [];
+/** Evaluates the given builds and stores each decision (not kept in memory: a first sync evaluates them all); returns counts. */
+export async function evaluateBuilds(db: LocalDb, buildKeys: readonly string[], o: EvaluateOptions): Promise<{ evaluated: number; trusted: number; verified: number }> {
+  let evaluated = 0;
+  let trusted = 0;
   let verified = 0;
   const step = o.batch ?? 2000;
   for (let at = 0; at < buildKeys.length; at += step) {
@@ -101,7 +102,8 @@ export async function evaluateBuilds(db: LocalDb, buildKeys: readonly string[], 
       for (const r of rs) {
         if (!wanted.has(r.buildKey) || r.chost !== o.chost) continue;
         db.putBuild(r.buildKey, r.chost, r.status, JSON.stringify(r));
-        results.push(r);
+        evaluated += 1;
+        if (r.status === 'trusted') trusted += 1;
       }
       db.commit();
     } catch (e) {
@@ -109,5 +111,5 @@ export async function evaluateBuilds(db: LocalDb, buildKeys: readonly string[], 
       throw e;
     }
   }
-  return { results, verified };
+  return { evaluated, trusted, verified };
 }

@@ -61,14 +61,36 @@ export function indexLeaf(data: Uint8Array): { logTime?: number; ix?: IndexedLea
   return { logTime, ix: logTime === undefined ? undefined : indexStatement(leaf) };
 }
 
-/** Canonical attestation payloads (sorted keys, as signers write them): the index fields by position, no object tree. */
-const CANON_ATTESTATION = /^\{"_type":"binswarm\/attestation\/v1","archive":\{[^{}]*\},"buildConfig":\{"arch":"[^"\\]*","cflags":"[^"\\]*","chost":"([^"\\]*)",.*,"use":\[((?:"[^"\\]*",?)*)\],"v":1\},"buildKey":"([0-9a-f]{64})","builder":\{"keyId":"([0-9a-f]{64})","publicKey":"[A-Za-z0-9+/=]+"\},"configKey":"[0-9a-f]{64}","cpv":"([^"\\]*)","kind":"[a-z]+","outputDigest":"[0-9a-f]{64}","time":"[^"\\]*"\}$/s;
+/** A string value after `key` (first occurrence), up to the next quote; undefined if absent or escaped. */
+function after(text: string, key: string, from = 0): string | undefined {
+  const at = text.indexOf(key, from);
+  if (at < 0) return undefined;
+  const start = at + key.length;
+  const end = text.indexOf('"', start);
+  if (end < 0 || text.charCodeAt(end - 1) === 92) return undefined;
+  return text.slice(start, end);
+}
 
+/**
+ * Attestation payloads in canonical form (sorted keys, as signers write
+ * them): the index fields found by position, no object tree. Anything not
+ * in that form takes the JSON path.
+ */
 function fastAttestation(text: string): IndexedLeaf | undefined {
-  const m = CANON_ATTESTATION.exec(text);
-  if (!m) return undefined;
-  const use = m[2] === '' ? [] : m[2]!.slice(1, -1).split('","');
-  return { kind: KIND.attestation, signer: m[4]!, buildKey: m[3]!, chost: m[1]!, cpv: m[5]!, use };
+  if (!text.startsWith('{"_type":"binswarm/attestation/v1","archive":{')) return undefined;
+  const cfg = text.indexOf('"buildConfig":{');
+  if (cfg < 0) return undefined;
+  const chost = after(text, '"chost":"', cfg);
+  const cpv = after(text, '"cpv":"', cfg);
+  const useAt = text.indexOf('"use":[', cfg);
+  const useEnd = useAt < 0 ? -1 : text.indexOf(']', useAt);
+  const buildKey = after(text, '},"buildKey":"', cfg);
+  const builder = after(text, '"builder":{"keyId":"', cfg);
+  if (chost === undefined || cpv === undefined || useEnd < 0 || !buildKey || !builder || !HEX64.test(buildKey) || !HEX64.test(builder)) return undefined;
+  const list = text.slice(useAt + 7, useEnd);
+  if (list.includes('\\')) return undefined;
+  const use = list === '' ? [] : list.slice(1, -1).split('","');
+  return { kind: KIND.attestation, signer: builder, buildKey, chost, cpv, use };
 }
 
 function indexStatement(leaf: { type?: unknown; envelope?: { payload?: unknown } }): IndexedLeaf | undefined {

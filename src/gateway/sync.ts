@@ -63,6 +63,7 @@ export async function syncLog(db: LocalDb, tiles: TileClient, o: SyncOptions): P
   let lastTime = Number(db.get('lastLogTime') ?? 0);
   db.begin();
   try {
+    if (from === 0) db.deferIndexes();
     const grown = await followLog({
       edge,
       to: next.checkpoint,
@@ -91,6 +92,7 @@ export async function syncLog(db: LocalDb, tiles: TileClient, o: SyncOptions): P
       }
       throw e;
     });
+    if (from === 0) db.restoreIndexes();
     if (touched !== 'all') for (const k of keys) for (const b of db.buildsTouchedByKey(k)) touched.add(b);
     db.set('checkpoint', text);
     db.set('size', String(grown.size));

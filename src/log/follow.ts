@@ -5,10 +5,12 @@
  * at once that every new entry is in the signed tree and that the new tree
  * extends the old one (the edge is the old tree), with no proof requests.
  * Entries are handed to the caller as they are checked in order; the caller
- * keeps them provisional until this returns.
+ * keeps them provisional until this returns. The bundle buffers fetchBundle
+ * returns are consumed: their length prefixes are overwritten while hashing.
  */
 import { BinswarmError } from '../errors.js';
 import type { Checkpoint } from './checkpoint.js';
+import { leafHashInPlace } from './merkle.js';
 import { bundlesBetween, decodeBundle, TILE_WIDTH, TreeEdge, type TileRef } from './tiles.js';
 
 export type FollowErrorCode = 'ROOT_MISMATCH' | 'LOG_ROLLBACK';
@@ -55,7 +57,8 @@ export async function followLog(o: FollowOptions): Promise<TreeEdge> {
     // The first bundle may start before our size: those entries are already in the edge.
     const skip = Math.max(0, from - ref.index * TILE_WIDTH);
     const fresh = skip > 0 ? all.slice(skip) : all;
-    for (const e of fresh) edge.appendLeaf(e);
+    // The bundle's length prefixes are spent: hash each entry in place (see leafHashInPlace).
+    for (const e of fresh) edge.appendLeafHash(leafHashInPlace(e));
     await o.onEntries?.(ref.index * TILE_WIDTH + skip, fresh);
   }
   const root = edge.root();

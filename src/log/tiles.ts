@@ -12,7 +12,7 @@
  */
 import { BinswarmError } from '../errors.js';
 import { subtreesOf } from './log.js';
-import { EMPTY_ROOT, leafHash, nodeHash } from './merkle.js';
+import { EMPTY_ROOT, leafHash, nodeHash, nodeHashFast } from './merkle.js';
 
 export type TileErrorCode = 'BAD_TILE' | 'BAD_TILE_PATH' | 'LEAF_TOO_LARGE';
 
@@ -168,7 +168,7 @@ export class TreeEdge {
     // A binary counter's carry: equal-sized neighbours become one subtree.
     while (this.stack.length > 0 && this.stack[this.stack.length - 1]!.level === cur.level) {
       const left = this.stack.pop()!;
-      cur = { level: cur.level + 1, hash: nodeHash(left.hash, cur.hash) };
+      cur = { level: cur.level + 1, hash: nodeHashFast(left.hash, cur.hash) };
     }
     this.stack.push(cur);
     this.n += 1;
