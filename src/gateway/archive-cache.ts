@@ -7,7 +7,7 @@
  * the least recently used ones go first.
  */
 import { CoordinatorClient } from '../api/client.js';
-import { BinswarmError } from '../errors.js';
+import { BinswarmError, isBinswarmError } from '../errors.js';
 import { inspectPackage } from '../formats/inspect.js';
 import type { BlobStore } from '../transfer/blob-store.js';
 import type { BlobFetcher } from '../transfer/fetch-blob.js';
@@ -50,6 +50,8 @@ export class ArchiveCache {
   }
 
   private async load(w: Wanted, signal?: AbortSignal): Promise<void> {
+    const known = this.db.refusedOf(w.archiveSha256);
+    if (known) throw new BinswarmError(known.code, `${w.cpv}: archive ${w.archiveSha256.slice(0, 16)}… was refused: ${known.reason}`);
     if (!(await this.store.has(w.archiveSha256))) {
       const info = await this.client.archive(w.archiveSha256);
       const holders = (info?.holders ?? []).map((h) => ({ url: h.url, peer: h.peer }));
@@ -65,13 +67,23 @@ export class ArchiveCache {
       }
     }
     if (!this.inspected.has(w.archiveSha256)) {
+      let refusal: { code: string; reason: string } | undefined;
       try {
         const info = await inspectPackage(this.store.path(w.archiveSha256), { format: 'gpkg', signal });
-        if (info.outputDigest !== w.outputDigest || info.buildKey !== w.buildKey) throw new Error('it does not contain the attested output');
+        if (info.outputDigest !== w.outputDigest || info.buildKey !== w.buildKey) refusal = { code: 'OUTPUT_MISMATCH', reason: 'the archive does not contain the attested output' };
       } catch (e) {
         await this.store.remove(w.archiveSha256);
         this.db.dropCache(w.archiveSha256);
-        throw new BinswarmError<ArchiveErrorCode>('ARCHIVE_MISMATCH', `${w.cpv}: archive ${w.archiveSha256.slice(0, 16)}… refused: ${(e as Error).message}`, { cause: e });
+        // A missing decompressor or an I/O failure says nothing about the bytes: try again next time.
+        if (!isBinswarmError(e) || e.code === 'COMPRESSOR_MISSING' || signal?.aborted) throw new BinswarmError<ArchiveErrorCode>('ARCHIVE_UNAVAILABLE', `${w.cpv}: archive could not be read: ${(e as Error).message}`, { cause: e });
+        refusal = { code: e.code, reason: e.message };
+      }
+      if (refusal) {
+        await this.store.remove(w.archiveSha256);
+        this.db.dropCache(w.archiveSha256);
+        this.db.refuse({ cpv: w.cpv, buildKey: w.buildKey, archive: w.archiveSha256, ...refusal });
+        this.say(`${w.cpv}: archive ${w.archiveSha256.slice(0, 16)}… refused: ${refusal.reason} [${refusal.code}]`);
+        throw new BinswarmError(refusal.code, `${w.cpv}: archive ${w.archiveSha256.slice(0, 16)}… refused: ${refusal.reason}`);
       }
       this.inspected.add(w.archiveSha256);
     }

@@ -34,7 +34,7 @@ import { VerifyPool } from '../trust/verify-pool.js';
 import { ArchiveCache } from './archive-cache.js';
 import { evaluateBuilds, loadKeyStatements, type KeyStatements } from './evaluate-builds.js';
 import { useMatches, type LocalUse } from './local-config.js';
-import { LocalDb } from './local-db.js';
+import { LocalDb, type RefusedArchive } from './local-db.js';
 import { selfCheck, syncLog } from './sync.js';
 
 export interface ListedPackage {
@@ -231,11 +231,17 @@ export class Gateway {
     this.listed.delete(buildKey);
     this.missing.delete(buildKey);
     const support = r?.outputs.find((o) => o.outputDigest === r.outputDigest);
-    const archive = support?.archives.slice().sort((a, b) => a.sha256.localeCompare(b.sha256))[0];
+    // Any archive of the trusted output will do, except one already read and refused.
+    const archive = support?.archives.filter((a) => !this.db.refusedOf(a.sha256)).sort((a, b) => a.sha256.localeCompare(b.sha256))[0];
     if (!r || !support || !archive || !r.outputDigest) return before !== undefined;
     const md = this.metadataOf(r.outputDigest);
     if (!md) {
       this.missing.set(buildKey, fetchMissing ? this.now() : 0);
+      return before !== undefined;
+    }
+    // The sheet is bound to the output; the output must be the package that was attested.
+    if (md.cpv !== r.cpv) {
+      this.say(`${r.cpv}: the output's metadata is for ${md.cpv}; not listed`);
       return before !== undefined;
     }
     const iuse = md.iuse.map((f) => (md.iuseDefaults.includes(f) ? `+${f}` : f));
@@ -279,6 +285,25 @@ export class Gateway {
   private metadataOf(outputDigest: string) {
     const have = this.db.metadata(outputDigest);
     return have ? verifyOutputMetadata(JSON.parse(have), outputDigest).metadata : undefined;
+  }
+
+  /**
+   * The archive of a listed package, fetched and verified if needed. When it
+   * is refused, the build is listed again from another archive of the same
+   * output, or not at all.
+   */
+  async archiveFor(p: ListedPackage, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.archives.ensure(p, signal);
+    } catch (e) {
+      if (this.db.refusedOf(p.archiveSha256)) this.view = await this.buildView([p.buildKey], false);
+      throw e;
+    }
+  }
+
+  /** Trusted packages whose archive was read and refused (/-/status). */
+  refused(): RefusedArchive[] {
+    return this.db.refusedList();
   }
 
   current(): GatewayView | undefined {

@@ -29,7 +29,17 @@ CREATE INDEX IF NOT EXISTS builds_status ON builds (status, chost);
 CREATE TABLE IF NOT EXISTS metadata (output_digest TEXT PRIMARY KEY, sheet TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS build_ids (cpv TEXT NOT NULL, archive TEXT NOT NULL, id INTEGER NOT NULL, PRIMARY KEY (cpv, archive));
 CREATE TABLE IF NOT EXISTS cache (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, used INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS refused (sha256 TEXT PRIMARY KEY, cpv TEXT NOT NULL, build_key TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL);
 `;
+
+/** A trusted package whose archive this gateway will not serve, and why (shown in `/-/status`). */
+export interface RefusedArchive {
+  cpv: string;
+  buildKey: string;
+  archive: string;
+  code: string;
+  reason: string;
+}
 
 export interface StoredStatement {
   idx: number;
@@ -207,6 +217,19 @@ export class LocalDb {
     const next = ((this.db.prepare('SELECT MAX(id) AS m FROM build_ids WHERE cpv = ?').get(cpv) as { m: number | null }).m ?? 0) + 1;
     this.db.prepare('INSERT INTO build_ids (cpv, archive, id) VALUES (?, ?, ?)').run(cpv, archive, next);
     return next;
+  }
+
+  /** An archive read completely and refused: the verdict on those bytes cannot change, so it is never fetched again. */
+  refuse(r: RefusedArchive): void {
+    this.db.prepare('INSERT OR REPLACE INTO refused (sha256, cpv, build_key, code, reason) VALUES (?, ?, ?, ?, ?)').run(r.archive, r.cpv, r.buildKey, r.code, r.reason);
+  }
+
+  refusedOf(sha256: string): RefusedArchive | undefined {
+    return this.db.prepare('SELECT sha256 AS archive, cpv, build_key AS buildKey, code, reason FROM refused WHERE sha256 = ?').get(sha256) as RefusedArchive | undefined;
+  }
+
+  refusedList(): RefusedArchive[] {
+    return this.db.prepare('SELECT sha256 AS archive, cpv, build_key AS buildKey, code, reason FROM refused ORDER BY cpv, sha256').all() as RefusedArchive[];
   }
 
   touchCache(sha256: string, size: number, now: number): void {

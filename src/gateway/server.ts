@@ -32,6 +32,8 @@ export function buildGatewayApp(gw: Gateway, opts: { refresh?: () => Promise<unk
       lastRefreshProblem: gw.lastProblem ?? null,
       listed: v ? [...v.packages.values()].map((p) => ({ path: p.path, cpv: p.cpv, buildId: p.buildId, archive: p.archiveSha256, level: p.level })) : [],
       decisions: gw.decisions(),
+      // Trusted, yet not served: the archive itself was refused after reading (e.g. a hostile image entry).
+      refused: gw.refused(),
     };
   });
   app.post('/-/refresh', async (req, reply) => {
@@ -48,7 +50,7 @@ export function buildGatewayApp(gw: Gateway, opts: { refresh?: () => Promise<unk
     const p = gw.lookup(`${cat}/${pn}/${file}`);
     if (!p) return reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'not a package your policy trusts for this system' } });
     try {
-      await gw.archives.ensure(p);
+      await gw.archiveFor(p);
     } catch (e) {
       return reply.status(502).send({ error: { code: (e as { code?: string }).code ?? 'INTERNAL', message: (e as Error).message } });
     }
