@@ -52,7 +52,8 @@ function curlBaseline(url: string, n: number, work: string): number {
 /**
  * `pollers` gateways at once, each asking for the checkpoint, the newest
  * partial bundle and one full bundle. The load comes from curl --parallel
- * (C, one event loop), so the client is not what is measured.
+ * (C, one event loop; curl caps it at 300 transfers in flight), so the
+ * client is not what is measured.
  */
 function poll(base: string, size: number, pollers: number, work: string): number {
   const full = Math.floor(size / TILE_WIDTH);
@@ -61,7 +62,7 @@ function poll(base: string, size: number, pollers: number, work: string): number
   const urls = Array.from({ length: pollers }, (_, i) => ['checkpoint', partial, tilePath({ level: 'entries', index: i % full, width: TILE_WIDTH })]).flat();
   writeFileSync(list, urls.map((u) => `url = "${base}/${u}"\noutput = "/dev/null"`).join('\n') + '\n');
   const t0 = process.hrtime.bigint();
-  const out = execFileSync('curl', ['-s', '--parallel', '--parallel-max', String(Math.min(pollers, 1000)), '-K', list, '-w', '%{http_code}\n'], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const out = execFileSync('curl', ['-s', '--no-progress-meter', '--parallel', '--parallel-max', String(Math.min(pollers, 1000)), '-K', list, '-w', '%{http_code}\n'], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const failed = out.split('\n').filter((c) => c !== '' && c !== '200').length;
   if (failed > 0) throw new Error(`${failed} of ${urls.length} tile requests to ${base} failed`);

@@ -51,6 +51,8 @@ export interface CoordinatorOptions {
   tracker?: Partial<TrackerPolicy>;
   /** Probe peers' /health this often (off when absent). */
   probeIntervalMs?: number;
+  /** How long one read of the published checkpoint is served to every follower (default 1 s; writes through this server drop it at once). */
+  checkpointTtlMs?: number;
   /** Cosignatures a checkpoint needs before /log/checkpoint publishes it (0: the newest at once). */
   witnesses?: number;
 }
@@ -205,7 +207,11 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     if (!cp) throw new BinswarmError('NOT_FOUND', 'the log is empty');
     return reply.type('text/plain; charset=utf-8').send(cp);
   });
-  registerTileRoutes(app, storeTiles(s), () => publishedCheckpoint(coordinator, opts.witnesses ?? 0));
+  const checkpointChanged = registerTileRoutes(app, storeTiles(s), () => publishedCheckpoint(coordinator, opts.witnesses ?? 0), now, opts.checkpointTtlMs);
+  // A write here may grow the log or add a cosignature: the next read of /log/checkpoint sees it (other replicas within the TTL).
+  app.addHook('onResponse', async (req) => {
+    if (req.method === 'POST') checkpointChanged();
+  });
   route<unknown, { size: number; name: string; cosignature: string }>(ROUTES.submitCosignature, async (req) => acceptCosignature(coordinator, req.signer!.key, req.body, now()));
   route<unknown, OutputMetadata, { outputDigest: string }>(ROUTES.submitOutputMetadata, async (req) => {
     if ((await s.archivesWithOutput(req.params.outputDigest)).length === 0) throw new BinswarmError('NOT_FOUND', 'no attestation names this output; submit one first');

@@ -74,9 +74,19 @@ export function storeTiles(store: Store, cacheBytes = 64 * 1024 * 1024): TileSou
 /** Static, cacheable reads: rate limits belong to whatever serves them at scale (CDN, mirror), not per request here. */
 const NO_LIMIT = { config: { rateLimit: false } } as const;
 
-export function registerTileRoutes(app: FastifyInstance, tiles: TileSource, checkpoint: () => Promise<string | undefined>): void {
+/** How long one read of the published checkpoint answers every follower (they poll it; it is no-cache for them). */
+export const CHECKPOINT_TTL_MS = 1000;
+
+/** Registers the routes; returns what drops the cached checkpoint (after a write to this coordinator). */
+export function registerTileRoutes(app: FastifyInstance, tiles: TileSource, checkpoint: () => Promise<string | undefined>, now: () => number = Date.now, ttlMs = CHECKPOINT_TTL_MS): () => void {
+  let cached: { at: number; text: Promise<string | undefined> } | undefined;
   app.get('/log/checkpoint', NO_LIMIT, async (_req, reply) => {
-    const cp = await checkpoint();
+    // Many gateways polling at once cost one store read per second, not one each.
+    if (!cached || now() - cached.at >= ttlMs) {
+      cached = { at: now(), text: checkpoint() };
+      cached.text.catch(() => (cached = undefined));
+    }
+    const cp = await cached.text;
     if (!cp) throw new BinswarmError('NOT_FOUND', 'the log is empty');
     return reply.header('cache-control', 'no-cache').type('text/plain; charset=utf-8').send(cp);
   });
@@ -91,4 +101,7 @@ export function registerTileRoutes(app: FastifyInstance, tiles: TileSource, chec
     if (!bytes) throw new BinswarmError('NOT_FOUND', 'the log has not reached this tile yet');
     return reply.header('cache-control', ref.width === TILE_WIDTH ? IMMUTABLE : PARTIAL).type('application/octet-stream').send(bytes);
   });
+  return () => {
+    cached = undefined;
+  };
 }

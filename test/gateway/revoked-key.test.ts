@@ -25,7 +25,8 @@ const HOUR = 3_600_000;
 
 async function coordinator(t: { after: (fn: () => unknown) => void }, w: World, dir: string, opts: { unsafeSkipStandingChecks?: boolean } = {}) {
   const store = await openStore(join(dir, 'c.db'));
-  const { app, coordinator: c } = await buildCoordinatorApp({ store, key: generateKey(), roots: [w.root.publicKey] });
+  // checkpointTtlMs 0: the test also writes to the store behind the server's back.
+  const { app, coordinator: c } = await buildCoordinatorApp({ store, key: generateKey(), roots: [w.root.publicKey], checkpointTtlMs: 0 });
   // Test only: a coordinator that logs what it should refuse.
   c.unsafeSkipStandingChecks = opts.unsafeSkipStandingChecks;
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
