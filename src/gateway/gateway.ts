@@ -17,11 +17,8 @@ import { join } from 'node:path';
 import { CoordinatorClient } from '../api/client.js';
 import { TileClient } from '../api/tile-client.js';
 import { BinswarmError } from '../errors.js';
-import { splitCpv } from '../formats/atom.js';
-import { verifyOutputMetadata } from '../formats/output-metadata.js';
-import { packagesEntryOf } from '../formats/packages-entry.js';
 import { formatPackagesIndex, type PackagesIndex } from '../formats/packages-index.js';
-import type { NamedKey } from '../log/checkpoint.js';
+import type { NamedKey } from '../trust/keys.js';
 import { LogForkError } from '../log/verifier.js';
 import { BlobStore } from '../transfer/blob-store.js';
 import type { BlobFetcher } from '../transfer/fetch-blob.js';
@@ -33,7 +30,8 @@ import type { Policy } from '../trust/policy.js';
 import { VerifyPool } from '../trust/verify-pool.js';
 import { ArchiveCache } from './archive-cache.js';
 import { evaluateBuilds, loadKeyStatements, type KeyStatements } from './evaluate-builds.js';
-import { useMatches, type LocalUse } from './local-config.js';
+import type { LocalUse } from './local-config.js';
+import { Listing } from './listing.js';
 import { LocalDb, type RefusedArchive } from './local-db.js';
 import { selfCheck, syncLog } from './sync.js';
 
@@ -80,13 +78,6 @@ export interface RefreshProblem {
   at: number;
 }
 
-/** How long a build whose metadata the network did not have waits before it is asked for again. */
-const METADATA_RETRY_MS = 10 * 60_000;
-/** Builds whose sheet is asked for again per refresh, at most. */
-const METADATA_RETRIES = 200;
-
-const HEADER_BASE: [string, string][] = [['ACCEPT_KEYWORDS', ''], ['VERSION', '0']];
-
 export class Gateway {
   private view: GatewayView | undefined;
   private keys: KeyStatements | undefined;
@@ -98,11 +89,7 @@ export class Gateway {
   private readonly now: () => number;
   /** Why the last refresh failed (cleared by a good one). */
   lastProblem: RefreshProblem | undefined;
-  /** What is listed, per build. */
-  private readonly listed = new Map<string, { entry: Map<string, string>; pkg: ListedPackage }>();
-  /** Trusted builds whose metadata could not be had, and when it was last tried. */
-  private readonly missing = new Map<string, number>();
-  private changed = false;
+  private readonly listing: Listing;
   private formatted: { view: GatewayView; text: string } | undefined;
   /** What the last good refresh did. */
   lastRefresh: { from: number; size: number; reevaluated: number; verified: number } | undefined;
@@ -115,6 +102,7 @@ export class Gateway {
     this.now = opts.now ?? Date.now;
     this.client = new CoordinatorClient(opts.coordinator, opts.key);
     this.tiles = new TileClient(opts.logUrl ?? `${opts.coordinator.replace(/\/+$/, '')}/log`);
+    this.listing = new Listing(db, this.client, { chost: opts.chost, localUse: opts.localUse, now: this.now, say: (l) => this.say(l) });
     this.archives = new ArchiveCache(store, db, opts.fetcher ?? new SwarmFetcher(store, { client: new CoordinatorClient(opts.coordinator) }), this.client, opts.cacheBytes ?? 10 * 1024 ** 3, this.now, (l) => this.say(l));
   }
 
@@ -132,7 +120,7 @@ export class Gateway {
       db = LocalDb.open(opts.dataDir);
     }
     const gw = new Gateway(opts, store, db);
-    if (db.get('checkpoint')) gw.view = await gw.buildView(undefined, false);
+    if (db.get('checkpoint')) gw.view = await gw.listing.update(undefined, false);
     return gw;
   }
 
@@ -166,7 +154,7 @@ export class Gateway {
       // A certificate or revocation can change any build: with keys changed on a first sync, everything is new anyway.
       const touched = r.touched === 'all' ? this.db.allBuildKeys(this.opts.chost) : [...r.touched];
       const { verified } = await evaluateBuilds(this.db, touched, { policy: this.opts.policy, chost: this.opts.chost, pool: this.pool, now: new Date(this.now()), keys: this.keys });
-      this.view = await this.buildView(r.touched === 'all' ? undefined : touched, true);
+      this.view = await this.listing.update(r.touched === 'all' ? undefined : touched, true);
       this.lastProblem = undefined;
       this.lastRefresh = { from: r.from, size: r.size, reevaluated: touched.length, verified };
       this.say(`refreshed: checkpoint ${r.from} → ${r.size}, ${touched.length} build(s) re-evaluated, ${verified} signature(s) verified, ${this.view.packages.size} listed`);
@@ -187,107 +175,6 @@ export class Gateway {
   }
 
   /**
-   * Re-lists the given builds (all of them when undefined) and assembles the
-   * view: a refresh costs what it touched, not what the gateway lists.
-   */
-  private async buildView(buildKeys: readonly string[] | undefined, fetchMissing: boolean): Promise<GatewayView> {
-    const rows = buildKeys === undefined ? this.db.builds(this.opts.chost) : this.db.buildsByKeys(buildKeys);
-    const inRows = new Set(rows.map((r) => r.buildKey));
-    // At most a few per refresh, so a network without sheets cannot make every refresh cost the whole listing.
-    const retry = fetchMissing ? [...this.missing].filter(([k, at]) => this.now() - at >= METADATA_RETRY_MS && !inRows.has(k)).slice(0, METADATA_RETRIES).map(([k]) => k) : [];
-    const retryRows = this.db.buildsByKeys(retry);
-    if (fetchMissing) await this.prefetchMetadata([...rows, ...retryRows]);
-    const seen = new Set<string>();
-    for (const row of rows) {
-      seen.add(row.buildKey);
-      if (await this.relist(row.buildKey, row.status === 'trusted' ? (JSON.parse(row.result) as TrustResult) : undefined, fetchMissing)) this.changed = true;
-    }
-    for (const k of buildKeys ?? []) if (!seen.has(k) && this.listed.delete(k)) this.changed = true;
-    // Builds whose metadata was not to be had last time: tried again now and then.
-    for (const row of retryRows) if (await this.relist(row.buildKey, row.status === 'trusted' ? (JSON.parse(row.result) as TrustResult) : undefined, true)) this.changed = true;
-    // Restoring the listing at start changes nothing Portage has seen.
-    if (buildKeys === undefined && !fetchMissing) this.changed = false;
-    // Portage replaces its copy only when TIMESTAMP grows: raise it whenever the listing changes.
-    let timestamp = Number(this.db.get('timestamp') ?? 0);
-    if (this.changed) {
-      timestamp = Math.max(timestamp + 1, Math.floor(this.now() / 1000));
-      this.db.set('timestamp', String(timestamp));
-      this.changed = false;
-    }
-    const listed = [...this.listed.values()].sort((a, b) => a.pkg.cpv.localeCompare(b.pkg.cpv) || a.pkg.buildId - b.pkg.buildId);
-    const headerRows: [string, string][] = [...HEADER_BASE, ['CHOST', this.opts.chost], ['PACKAGES', String(listed.length)], ['TIMESTAMP', String(timestamp)]];
-    const header = new Map<string, string>(headerRows.sort(([a], [b]) => a.localeCompare(b)));
-    return {
-      index: { header, packages: listed.map((l) => l.entry) },
-      packages: new Map(listed.map((l) => [l.pkg.path, l.pkg])),
-      checkpointSize: Number(this.db.get('size') ?? 0),
-      verifiedAt: Number(this.db.get('verifiedAt') ?? 0),
-    };
-  }
-
-  /** Lists one build if it is trusted and its verified metadata matches this system; true when its listing changed. */
-  private async relist(buildKey: string, r: TrustResult | undefined, fetchMissing: boolean): Promise<boolean> {
-    const before = this.listed.get(buildKey);
-    this.listed.delete(buildKey);
-    this.missing.delete(buildKey);
-    const support = r?.outputs.find((o) => o.outputDigest === r.outputDigest);
-    // Any archive of the trusted output will do, except one already read and refused.
-    const archive = support?.archives.filter((a) => !this.db.refusedOf(a.sha256)).sort((a, b) => a.sha256.localeCompare(b.sha256))[0];
-    if (!r || !support || !archive || !r.outputDigest) return before !== undefined;
-    const md = this.metadataOf(r.outputDigest);
-    if (!md) {
-      this.missing.set(buildKey, fetchMissing ? this.now() : 0);
-      return before !== undefined;
-    }
-    // The sheet is bound to the output; the output must be the package that was attested.
-    if (md.cpv !== r.cpv) {
-      this.say(`${r.cpv}: the output's metadata is for ${md.cpv}; not listed`);
-      return before !== undefined;
-    }
-    const iuse = md.iuse.map((f) => (md.iuseDefaults.includes(f) ? `+${f}` : f));
-    if ((md.chost !== '' && md.chost !== this.opts.chost) || !useMatches(md.cpv, md.slot, iuse, md.use, this.opts.localUse)) return before !== undefined;
-    const buildId = this.db.buildId(md.cpv, archive.sha256);
-    const path = `${md.category}/${splitCpv(md.cpv).pn}/${md.pf}-${buildId}.gpkg.tar`;
-    // BUILD_TIME from the attestations (signed), not from unbound metadata: first counted attestation of this output.
-    const times = r.attestations.filter((a) => a.counted && a.outputDigest === r.outputDigest && a.time).map((a) => Math.floor(Date.parse(a.time!) / 1000));
-    const buildTime = times.length > 0 ? Math.min(...times) : 0;
-    const entry = packagesEntryOf(md, { path, size: archive.size, buildId, buildTime, mtime: buildTime, header: new Map([['CHOST', this.opts.chost]]) });
-    this.listed.set(buildKey, { entry, pkg: { path, cpv: md.cpv, buildId, archiveSha256: archive.sha256, size: archive.size, outputDigest: r.outputDigest, buildKey: r.buildKey, level: r.level } });
-    return before === undefined || JSON.stringify([...before.entry]) !== JSON.stringify([...entry]);
-  }
-
-  /** Fetches, in batches, the metadata sheets of trusted builds the local state lacks; each is checked against its outputDigest before it is kept. */
-  private async prefetchMetadata(rows: readonly { status: string; result: string }[]): Promise<void> {
-    const want = new Set<string>();
-    for (const row of rows) {
-      if (row.status !== 'trusted') continue;
-      const d = (JSON.parse(row.result) as TrustResult).outputDigest;
-      if (d && !this.db.metadata(d)) want.add(d);
-    }
-    if (want.size === 0) return;
-    let got: Map<string, unknown>;
-    try {
-      got = await this.client.outputMetadataBatch([...want]);
-    } catch (e) {
-      this.say(`metadata could not be fetched (${(e as Error).message}); those builds wait for the next refresh`);
-      return;
-    }
-    for (const [d, sheet] of got) {
-      try {
-        this.db.putMetadata(d, JSON.stringify(verifyOutputMetadata(sheet, d).sheet));
-      } catch (e) {
-        this.say(`metadata of output ${d.slice(0, 16)}… refused: ${(e as Error).message}`);
-      }
-    }
-  }
-
-  /** Verified metadata of an output, from the local state (kept only after verification, checked again on read). */
-  private metadataOf(outputDigest: string) {
-    const have = this.db.metadata(outputDigest);
-    return have ? verifyOutputMetadata(JSON.parse(have), outputDigest).metadata : undefined;
-  }
-
-  /**
    * The archive of a listed package, fetched and verified if needed. When it
    * is refused, the build is listed again from another archive of the same
    * output, or not at all.
@@ -296,7 +183,7 @@ export class Gateway {
     try {
       await this.archives.ensure(p, signal);
     } catch (e) {
-      if (this.db.refusedOf(p.archiveSha256)) this.view = await this.buildView([p.buildKey], false);
+      if (this.db.refusedOf(p.archiveSha256)) this.view = await this.listing.update([p.buildKey], false);
       throw e;
     }
   }

@@ -7,7 +7,8 @@
  */
 import type { TileClient } from '../api/tile-client.js';
 import { BinswarmError } from '../errors.js';
-import { openCheckpoint, verifyCosignatures, type NamedKey, type SignedCheckpoint } from '../log/checkpoint.js';
+import { openCheckpoint, verifyCosignatures, type SignedCheckpoint } from '../log/checkpoint.js';
+import type { NamedKey } from '../trust/keys.js';
 import { followLog } from '../log/follow.js';
 import { TreeEdge } from '../log/tiles.js';
 import { LogForkError, type WitnessPolicy } from '../log/verifier.js';
