@@ -90,7 +90,8 @@ export async function evaluateBuilds(db: LocalDb, buildKeys: readonly string[], 
   let evaluated = 0;
   let trusted = 0;
   let verified = 0;
-  const step = o.batch ?? 2000;
+  // Each batch re-checks the certificate chains once: large batches, few re-checks.
+  const step = o.batch ?? 10_000;
   for (let at = 0; at < buildKeys.length; at += step) {
     const chunk = buildKeys.slice(at, at + step);
     const v = await verifyOnce(db, db.attestationsOf(chunk), o.pool);

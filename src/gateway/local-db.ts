@@ -89,17 +89,25 @@ export class LocalDb {
     }
   }
 
+  private readonly prepared = new Map<string, Database.Statement>();
+  /** Prepared once per SQL text: a refresh runs the same few statements thousands of times. */
+  private sql(text: string): Database.Statement {
+    let st = this.prepared.get(text);
+    if (!st) this.prepared.set(text, (st = this.db.prepare(text)));
+    return st;
+  }
+
   close(): void {
     this.db.close();
     closeSync(this.fd);
   }
 
   get(k: string): string | undefined {
-    return (this.db.prepare('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v;
+    return (this.sql('SELECT v FROM meta WHERE k = ?').get(k) as { v: string } | undefined)?.v;
   }
 
   set(k: string, v: string): void {
-    this.db.prepare('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v').run(k, v);
+    this.sql('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v').run(k, v);
   }
 
   /** Runs fn in one transaction (sync work only between begin and commit, or use begin/commit directly). */
@@ -157,19 +165,19 @@ export class LocalDb {
   }
 
   maxIndex(): number {
-    return (this.db.prepare('SELECT MAX(idx) AS m FROM statements').get() as { m: number | null }).m ?? -1;
+    return (this.sql('SELECT MAX(idx) AS m FROM statements').get() as { m: number | null }).m ?? -1;
   }
 
   attestationsOf(buildKeys: string[]): StoredStatement[] {
     const out: StoredStatement[] = [];
-    const st = this.db.prepare('SELECT idx, kind, signer, build_key AS buildKey, off, len, sig FROM statements WHERE build_key = ? ORDER BY idx');
+    const st = this.sql('SELECT idx, kind, signer, build_key AS buildKey, off, len, sig FROM statements WHERE build_key = ? ORDER BY idx');
     for (const k of buildKeys) out.push(...this.withLeaves(st.all(k) as never[]));
     return out;
   }
 
   /** Certificates and revocations (a few per key: small next to the attestations). */
   keyStatements(): StoredStatement[] {
-    return this.withLeaves(this.db.prepare('SELECT idx, kind, signer, build_key AS buildKey, off, len, sig FROM statements WHERE kind IN (2, 3) ORDER BY idx').all() as never[]);
+    return this.withLeaves(this.sql('SELECT idx, kind, signer, build_key AS buildKey, off, len, sig FROM statements WHERE kind IN (2, 3) ORDER BY idx').all() as never[]);
   }
 
   /** Builds whose attestations are signed by `key` or by a key it certified (a certificate or revocation touches them). */
@@ -182,66 +190,66 @@ export class LocalDb {
   }
 
   allBuildKeys(chost: string): string[] {
-    return (this.db.prepare('SELECT DISTINCT build_key AS k FROM statements WHERE kind = 1 AND chost = ?').all(chost) as { k: string }[]).map((r) => r.k);
+    return (this.sql('SELECT DISTINCT build_key AS k FROM statements WHERE kind = 1 AND chost = ?').all(chost) as { k: string }[]).map((r) => r.k);
   }
 
   setSignature(idx: number, ok: boolean): void {
-    this.db.prepare('UPDATE statements SET sig = ? WHERE idx = ?').run(ok ? 1 : 0, idx);
+    this.sql('UPDATE statements SET sig = ? WHERE idx = ?').run(ok ? 1 : 0, idx);
   }
 
   putBuild(buildKey: string, chost: string, status: string, result: string): void {
-    this.db.prepare('INSERT INTO builds (build_key, chost, status, result) VALUES (?, ?, ?, ?) ON CONFLICT (build_key) DO UPDATE SET chost = excluded.chost, status = excluded.status, result = excluded.result').run(buildKey, chost, status, result);
+    this.sql('INSERT INTO builds (build_key, chost, status, result) VALUES (?, ?, ?, ?) ON CONFLICT (build_key) DO UPDATE SET chost = excluded.chost, status = excluded.status, result = excluded.result').run(buildKey, chost, status, result);
   }
 
   builds(chost: string): { buildKey: string; status: string; result: string }[] {
-    return this.db.prepare('SELECT build_key AS buildKey, status, result FROM builds WHERE chost = ? ORDER BY build_key').all(chost) as { buildKey: string; status: string; result: string }[];
+    return this.sql('SELECT build_key AS buildKey, status, result FROM builds WHERE chost = ? ORDER BY build_key').all(chost) as { buildKey: string; status: string; result: string }[];
   }
 
   buildsByKeys(keys: readonly string[]): { buildKey: string; status: string; result: string }[] {
-    const st = this.db.prepare('SELECT build_key AS buildKey, status, result FROM builds WHERE build_key = ?');
+    const st = this.sql('SELECT build_key AS buildKey, status, result FROM builds WHERE build_key = ?');
     return keys.map((k) => st.get(k) as { buildKey: string; status: string; result: string } | undefined).filter((r) => r !== undefined);
   }
 
   metadata(outputDigest: string): string | undefined {
-    return (this.db.prepare('SELECT sheet FROM metadata WHERE output_digest = ?').get(outputDigest) as { sheet: string } | undefined)?.sheet;
+    return (this.sql('SELECT sheet FROM metadata WHERE output_digest = ?').get(outputDigest) as { sheet: string } | undefined)?.sheet;
   }
 
   putMetadata(outputDigest: string, sheet: string): void {
-    this.db.prepare('INSERT OR REPLACE INTO metadata (output_digest, sheet) VALUES (?, ?)').run(outputDigest, sheet);
+    this.sql('INSERT OR REPLACE INTO metadata (output_digest, sheet) VALUES (?, ?)').run(outputDigest, sheet);
   }
 
   /** The BUILD_ID of an archive for its CPV: stable once given, new ones above every earlier one, so Portage sees rebuilds as newer. */
   buildId(cpv: string, archive: string): number {
-    const have = this.db.prepare('SELECT id FROM build_ids WHERE cpv = ? AND archive = ?').get(cpv, archive) as { id: number } | undefined;
+    const have = this.sql('SELECT id FROM build_ids WHERE cpv = ? AND archive = ?').get(cpv, archive) as { id: number } | undefined;
     if (have) return have.id;
-    const next = ((this.db.prepare('SELECT MAX(id) AS m FROM build_ids WHERE cpv = ?').get(cpv) as { m: number | null }).m ?? 0) + 1;
-    this.db.prepare('INSERT INTO build_ids (cpv, archive, id) VALUES (?, ?, ?)').run(cpv, archive, next);
+    const next = ((this.sql('SELECT MAX(id) AS m FROM build_ids WHERE cpv = ?').get(cpv) as { m: number | null }).m ?? 0) + 1;
+    this.sql('INSERT INTO build_ids (cpv, archive, id) VALUES (?, ?, ?)').run(cpv, archive, next);
     return next;
   }
 
   /** An archive read completely and refused: the verdict on those bytes cannot change, so it is never fetched again. */
   refuse(r: RefusedArchive): void {
-    this.db.prepare('INSERT OR REPLACE INTO refused (sha256, cpv, build_key, code, reason) VALUES (?, ?, ?, ?, ?)').run(r.archive, r.cpv, r.buildKey, r.code, r.reason);
+    this.sql('INSERT OR REPLACE INTO refused (sha256, cpv, build_key, code, reason) VALUES (?, ?, ?, ?, ?)').run(r.archive, r.cpv, r.buildKey, r.code, r.reason);
   }
 
   refusedOf(sha256: string): RefusedArchive | undefined {
-    return this.db.prepare('SELECT sha256 AS archive, cpv, build_key AS buildKey, code, reason FROM refused WHERE sha256 = ?').get(sha256) as RefusedArchive | undefined;
+    return this.sql('SELECT sha256 AS archive, cpv, build_key AS buildKey, code, reason FROM refused WHERE sha256 = ?').get(sha256) as RefusedArchive | undefined;
   }
 
   refusedList(): RefusedArchive[] {
-    return this.db.prepare('SELECT sha256 AS archive, cpv, build_key AS buildKey, code, reason FROM refused ORDER BY cpv, sha256').all() as RefusedArchive[];
+    return this.sql('SELECT sha256 AS archive, cpv, build_key AS buildKey, code, reason FROM refused ORDER BY cpv, sha256').all() as RefusedArchive[];
   }
 
   touchCache(sha256: string, size: number, now: number): void {
-    this.db.prepare('INSERT INTO cache (sha256, size, used) VALUES (?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET used = excluded.used').run(sha256, size, now);
+    this.sql('INSERT INTO cache (sha256, size, used) VALUES (?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET used = excluded.used').run(sha256, size, now);
   }
 
   dropCache(sha256: string): void {
-    this.db.prepare('DELETE FROM cache WHERE sha256 = ?').run(sha256);
+    this.sql('DELETE FROM cache WHERE sha256 = ?').run(sha256);
   }
 
   /** Cached archives, least recently used first. */
   cacheEntries(): { sha256: string; size: number; used: number }[] {
-    return this.db.prepare('SELECT sha256, size, used FROM cache ORDER BY used, sha256').all() as { sha256: string; size: number; used: number }[];
+    return this.sql('SELECT sha256, size, used FROM cache ORDER BY used, sha256').all() as { sha256: string; size: number; used: number }[];
   }
 }
