@@ -133,8 +133,14 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     if (!(await opts.store.useNonce(signer.key.id, signer.nonce, signer.time + MAX_SKEW_MS, now()))) throw new BinswarmError('REPLAYED', 'this request was already received (replay)');
     req.signer = signer;
   };
+  // Writes drop the cached published checkpoint (set once the tile routes exist); reads pay no hook.
+  let dropCheckpoint = () => {};
   const route = <Q = unknown, B = unknown, P = unknown>(r: RouteSpec, handler: (req: FastifyRequest<{ Querystring: Q; Body: B; Params: P }>) => Promise<unknown>) => {
-    app.route({ method: r.method, url: r.url, schema: r.schema, ...(r.bodyLimit ? { bodyLimit: r.bodyLimit } : {}), ...(r.signed ? { preValidation: verifySigned } : {}), handler: handler as never });
+    app.route({
+      method: r.method, url: r.url, schema: r.schema, ...(r.bodyLimit ? { bodyLimit: r.bodyLimit } : {}), ...(r.signed ? { preValidation: verifySigned } : {}),
+      ...(r.method === 'POST' ? { onResponse: async () => dropCheckpoint() } : {}),
+      handler: handler as never,
+    });
   };
   const s = opts.store;
 
@@ -209,9 +215,7 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
   });
   const checkpointChanged = registerTileRoutes(app, storeTiles(s), () => publishedCheckpoint(coordinator, opts.witnesses ?? 0), now, opts.checkpointTtlMs);
   // A write here may grow the log or add a cosignature: the next read of /log/checkpoint sees it (other replicas within the TTL).
-  app.addHook('onResponse', async (req) => {
-    if (req.method === 'POST') checkpointChanged();
-  });
+  dropCheckpoint = checkpointChanged;
   route<unknown, { size: number; name: string; cosignature: string }>(ROUTES.submitCosignature, async (req) => acceptCosignature(coordinator, req.signer!.key, req.body, now()));
   route<unknown, OutputMetadata, { outputDigest: string }>(ROUTES.submitOutputMetadata, async (req) => {
     if ((await s.archivesWithOutput(req.params.outputDigest)).length === 0) throw new BinswarmError('NOT_FOUND', 'no attestation names this output; submit one first');
