@@ -12,6 +12,9 @@ import type { NamedKey } from '../trust/keys.js';
 import { followLog } from '../log/follow.js';
 import { TreeEdge } from '../log/tiles.js';
 import { LogForkError, type WitnessPolicy } from '../log/verifier.js';
+import { existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import type { IndexReply } from './index-worker.js';
 import { indexLeaf, KIND, type IndexedLeaf } from './leaf-index.js';
 import type { LocalDb } from './local-db.js';
 
@@ -21,6 +24,8 @@ export interface SyncOptions {
   chost: string;
   now: () => number;
   signal?: AbortSignal;
+  /** Syncs of at least this many bundles index on a worker thread (default 16). */
+  workerFromBundles?: number;
 }
 
 export interface SyncResult {
@@ -30,6 +35,47 @@ export interface SyncResult {
   touched: Set<string> | 'all';
   /** Certificates or revocations arrived: the key statements cached in memory are stale. */
   keysChanged: boolean;
+}
+
+/** Below this many bundles a worker costs more to start than it saves. */
+const WORKER_FROM_BUNDLES = 16;
+
+/** The index worker, or undefined where it cannot run (e.g. from the TypeScript sources). */
+function startIndexWorker(chost: string, lastTime: number) {
+  const file = new URL('./index-worker.js', import.meta.url);
+  if (!existsSync(file)) return undefined;
+  const w = new Worker(file, { workerData: { chost, lastTime } });
+  const waiting: { resolve: (r: IndexReply) => void; reject: (e: Error) => void }[] = [];
+  let failed: Error | undefined;
+  let last = lastTime;
+  w.on('message', (r: IndexReply) => waiting.shift()?.resolve(r));
+  const fail = (e: Error) => {
+    failed ??= e;
+    for (const x of waiting.splice(0)) x.reject(failed);
+  };
+  w.on('error', fail);
+  w.on('exit', () => fail(new BinswarmError('INTERNAL', 'the index worker stopped')));
+  return {
+    async index(first: number, entries: Uint8Array[]): Promise<{ i: number; ix: IndexedLeaf }[]> {
+      if (failed) throw failed;
+      // Its own ArrayBuffer (never Buffer's shared pool): it is transferred.
+      const bytes = new Uint8Array(entries.reduce((a, e) => a + e.length, 0));
+      let at = 0;
+      for (const e of entries) {
+        bytes.set(e, at);
+        at += e.length;
+      }
+      const reply = await new Promise<IndexReply>((resolve, reject) => {
+        waiting.push({ resolve, reject });
+        w.postMessage({ first, bytes, lengths: entries.map((e) => e.length) }, [bytes.buffer]);
+      });
+      if ('error' in reply) throw new BinswarmError(reply.error.code, reply.error.message);
+      last = reply.lastTime;
+      return reply.rows;
+    },
+    lastTime: () => last,
+    close: () => w.terminate().then(() => undefined),
+  };
 }
 
 export function loadEdge(db: LocalDb): TreeEdge {
@@ -62,6 +108,18 @@ export async function syncLog(db: LocalDb, tiles: TileClient, o: SyncOptions): P
   const touched = from === 0 ? ('all' as const) : new Set<string>();
   const keys: string[] = [];
   let lastTime = Number(db.get('lastLogTime') ?? 0);
+  const bundles = Math.ceil((next.checkpoint.size - from) / 256);
+  // A large sync indexes on another thread while this one fetches, hashes and stores.
+  const worker = bundles >= (o.workerFromBundles ?? WORKER_FROM_BUNDLES) ? startIndexWorker(o.chost, lastTime) : undefined;
+  let pending: Promise<void> = Promise.resolve();
+  const keep = (first: number, entries: Uint8Array[], rows: { i: number; ix: IndexedLeaf }[]) => {
+    for (const { ix } of rows) {
+      if (ix.kind === KIND.attestation) {
+        if (touched !== 'all') touched.add(ix.buildKey!);
+      } else keys.push(ix.subject!);
+    }
+    db.insertStatements(rows.map(({ i, ix }) => ({ idx: first + i, ix, leaf: entries[i]! })));
+  };
   db.begin();
   try {
     if (from === 0) db.deferIndexes();
@@ -69,23 +127,27 @@ export async function syncLog(db: LocalDb, tiles: TileClient, o: SyncOptions): P
       edge,
       to: next.checkpoint,
       fetchBundle: (t) => tiles.tile(t, o.signal),
-      onEntries: (first, entries) => {
-        const rows: { idx: number; ix: IndexedLeaf; leaf: Uint8Array }[] = [];
+      onEntries: async (first, entries) => {
+        if (worker) {
+          // Hand this bundle over, then store the previous one: indexing overlaps the next fetch and hash.
+          const done = worker.index(first, entries).then((rows) => keep(first, entries, rows));
+          done.catch(() => undefined);
+          const previous = pending;
+          pending = done;
+          return previous;
+        }
+        const rows: { i: number; ix: IndexedLeaf }[] = [];
         for (let i = 0; i < entries.length; i++) {
           const { logTime, ix } = indexLeaf(entries[i]!);
           // Every leaf carries the coordinator's receipt time, never going back: a log where it does is refused whole.
           if (logTime === undefined) throw new BinswarmError('BAD_LEAF', `leaf ${first + i} is malformed (no logTime)`);
           if (logTime < lastTime) throw new BinswarmError('LOG_TIME_BACKWARDS', `log time goes backwards: leaf ${first + i} says ${new Date(logTime).toISOString()}, after ${new Date(lastTime).toISOString()}`);
           lastTime = logTime;
-          if (!ix) continue;
-          if (ix.kind === KIND.attestation) {
-            // Builds for another CHOST can never be listed here: not kept.
-            if (ix.chost !== o.chost) continue;
-            if (touched !== 'all') touched.add(ix.buildKey!);
-          } else keys.push(ix.subject!);
-          rows.push({ idx: first + i, ix, leaf: entries[i]! });
+          // Builds for another CHOST can never be listed here: not kept.
+          if (!ix || (ix.kind === KIND.attestation && ix.chost !== o.chost)) continue;
+          rows.push({ i, ix });
         }
-        db.insertStatements(rows);
+        keep(first, entries, rows);
       },
     }).catch((e: unknown) => {
       if ((e as BinswarmError).code === 'ROOT_MISMATCH') {
@@ -93,6 +155,8 @@ export async function syncLog(db: LocalDb, tiles: TileClient, o: SyncOptions): P
       }
       throw e;
     });
+    await pending;
+    if (worker) lastTime = worker.lastTime();
     if (from === 0) db.restoreIndexes();
     if (touched !== 'all') for (const k of keys) for (const b of db.buildsTouchedByKey(k)) touched.add(b);
     db.set('checkpoint', text);
@@ -103,8 +167,11 @@ export async function syncLog(db: LocalDb, tiles: TileClient, o: SyncOptions): P
     db.commit();
     return { size: grown.size, from, touched, keysChanged: keys.length > 0 };
   } catch (e) {
+    await pending.catch(() => undefined);
     db.rollback();
     throw e;
+  } finally {
+    await worker?.close();
   }
 }
 
