@@ -1,22 +1,14 @@
 /** `binswarm gateway` — a local Portage binhost of what your policy trusts, verified locally. */
 import { Command } from 'commander';
-import { BinswarmError } from '../errors.js';
 import { Gateway } from '../gateway/gateway.js';
 import { localUseOf, readPortageConfig } from '../gateway/local-config.js';
 import { buildGatewayApp } from '../gateway/server.js';
 import { readPrivateKey } from '../trust/keys.js';
 import { loadPolicy } from '../trust/policy.js';
-import { collect, type CliCommand } from './common.js';
+import { collect, parseSize, type CliCommand } from './common.js';
 import { parseListen, untilSignal } from './listen.js';
 
 export const DEFAULT_CHOST = 'x86_64-pc-linux-gnu';
-
-/** "10G", "500M", "64k" or bytes. */
-export function parseSize(text: string): number {
-  const m = /^([0-9]+)([kKmMgGtT]?)i?[bB]?$/.exec(text.trim());
-  if (!m) throw new BinswarmError('BAD_ARGUMENT', `--cache-size wants a size like 10G, 500M or bytes, got '${text}'`);
-  return Number(m[1]) * 1024 ** ' kmgt'.indexOf((m[2] || ' ').toLowerCase());
-}
 
 interface Opts {
   coordinator: string;
@@ -37,7 +29,7 @@ export async function runGateway(o: Opts): Promise<void> {
   const { host, port } = parseListen(o.listen);
   const localUse = o.portageConfig ? readPortageConfig(o.portageConfig) : o.use !== undefined || o.packageUse.length > 0 ? localUseOf(o.use, o.packageUse) : undefined;
   const gw = await Gateway.open({
-    coordinator: o.coordinator, logUrl: o.log, dataDir: o.data, policy: loadPolicy(o.policy), chost: o.chost, localUse, cacheBytes: parseSize(o.cacheSize),
+    coordinator: o.coordinator, logUrl: o.log, dataDir: o.data, policy: loadPolicy(o.policy), chost: o.chost, localUse, cacheBytes: parseSize(o.cacheSize, '--cache-size'),
     key: o.key ? await readPrivateKey(o.key) : undefined,
     log: (line) => process.stderr.write(`gateway: ${line}\n`),
   });

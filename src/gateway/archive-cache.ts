@@ -21,6 +21,7 @@ export interface Wanted {
   outputDigest: string;
   buildKey: string;
   cpv: string;
+  pieceRoot?: string;
 }
 
 export class ArchiveCache {
@@ -57,7 +58,7 @@ export class ArchiveCache {
       const holders = (info?.holders ?? []).map((h) => ({ url: h.url, peer: h.peer }));
       let got;
       try {
-        got = await this.fetcher.fetch(w.archiveSha256, w.size, holders, { signal });
+        got = await this.fetcher.fetch(w.archiveSha256, w.size, holders, { signal, pieceRoot: w.pieceRoot });
       } catch (e) {
         throw new BinswarmError<ArchiveErrorCode>('ARCHIVE_UNAVAILABLE', `${w.cpv}: ${(e as Error).message}`, { cause: e });
       }

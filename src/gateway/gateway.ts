@@ -44,6 +44,8 @@ export interface ListedPackage {
   outputDigest: string;
   buildKey: string;
   level: number;
+  /** The attested piece root: the swarm checks every piece against it. */
+  pieceRoot?: string;
 }
 
 export interface GatewayOptions {

@@ -106,7 +106,7 @@ export class Listing {
     const times = r.attestations.filter((a) => a.counted && a.outputDigest === r.outputDigest && a.time).map((a) => Math.floor(Date.parse(a.time!) / 1000));
     const buildTime = times.length > 0 ? Math.min(...times) : 0;
     const entry = packagesEntryOf(md, { path, size: archive.size, buildId, buildTime, mtime: buildTime, header: new Map([['CHOST', this.o.chost]]) });
-    this.listed.set(buildKey, { entry, pkg: { path, cpv: md.cpv, buildId, archiveSha256: archive.sha256, size: archive.size, outputDigest: r.outputDigest, buildKey: r.buildKey, level: r.level } });
+    this.listed.set(buildKey, { entry, pkg: { path, cpv: md.cpv, buildId, archiveSha256: archive.sha256, size: archive.size, outputDigest: r.outputDigest, buildKey: r.buildKey, level: r.level, pieceRoot: archive.pieceRoot } });
     return before === undefined || JSON.stringify([...before.entry]) !== JSON.stringify([...entry]);
   }
 
