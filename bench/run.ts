@@ -20,6 +20,8 @@ const CASES: Record<string, () => Promise<{ default: BenchCase }>> = {
   coordinator: () => import('./coordinator.js'),
   swarm: () => import('./swarm.js'),
   gateway: () => import('./gateway.js'),
+  scheduler: () => import('./scheduler.js'),
+  builder: () => import('./builder.js'),
 };
 
 async function main(): Promise<void> {

@@ -4,7 +4,37 @@ import type { OutputMetadata } from '../formats/output-metadata.js';
 import type { Envelope } from '../trust/dsse.js';
 import type { PrivateKey } from '../trust/keys.js';
 import { signRequest } from '../trust/request-signing.js';
-import { MAX_BATCH, MAX_METADATA_BATCH, type ArchiveReply, type AssignmentsReply, type AttestationAccepted, type BatchResult, type DisputeReply, type Info, type Logged, type PackagesReply, type Page, type PlacementReply, type SignedEntry } from './v1.js';
+import type { BuildConfig } from '../formats/build-config.js';
+import {
+  MAX_BATCH,
+  MAX_DEMAND,
+  MAX_METADATA_BATCH,
+  type ArchiveReply,
+  type AssignmentsReply,
+  type AttestationAccepted,
+  type BatchResult,
+  type DemandReply,
+  type DisputeExplanation,
+  type DisputeReply,
+  type Info,
+  type Job,
+  type JobKind,
+  type JobResult,
+  type JobResultReply,
+  type JobSpec,
+  type JobState,
+  type LeaseRequest,
+  type ListingAccepted,
+  type ListingUpload,
+  type Logged,
+  type PackagesReply,
+  type Page,
+  type PlacementReply,
+  type QueueItem,
+  type QueueReply,
+  type RequestReply,
+  type SignedEntry,
+} from './v1.js';
 
 export type ClientErrorCode = 'COORDINATOR_UNREACHABLE' | 'COORDINATOR_ERROR';
 
@@ -144,6 +174,48 @@ export class CoordinatorClient {
       for (const d of part) if (r.items && Object.hasOwn(r.items, d)) out.set(d, r.items[d]);
     }
     return out;
+  }
+  /** Census: any number of configs, MAX_DEMAND per request. */
+  async submitDemand(configs: readonly BuildConfig[]): Promise<DemandReply> {
+    const total: DemandReply = { accepted: 0, jobsCreated: 0 };
+    for (let at = 0; at < configs.length; at += MAX_DEMAND) {
+      const r = await this.request<DemandReply>('POST', '/v1/demand', { configs: configs.slice(at, at + MAX_DEMAND) });
+      total.accepted += r.accepted;
+      total.jobsCreated += r.jobsCreated;
+    }
+    return total;
+  }
+  submitRequest(spec: JobSpec): Promise<RequestReply> {
+    return this.request('POST', '/v1/requests', { spec });
+  }
+  /** The next job for this builder, or null when there is none it may do. */
+  async leaseJob(req: LeaseRequest): Promise<Job | null> {
+    return (await this.request<{ job: Job | null }>('POST', '/v1/jobs/lease', req)).job;
+  }
+  /** Throws BinswarmError LEASE_LOST when the lease is gone (stop working on the job). */
+  heartbeat(jobId: string, leaseId: string): Promise<{ expiresAt: number }> {
+    return this.request('POST', `/v1/jobs/${jobId}/heartbeat`, { leaseId });
+  }
+  reportResult(jobId: string, result: JobResult): Promise<JobResultReply> {
+    return this.request('POST', `/v1/jobs/${jobId}/result`, result);
+  }
+  /** All jobs matching the filter (paged through). */
+  async queue(q: { state?: JobState; kind?: JobKind; cpv?: string } = {}): Promise<QueueItem[]> {
+    const out: QueueItem[] = [];
+    let after: number | null = 0;
+    while (after !== null) {
+      const qs = new URLSearchParams({ ...Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined)), after: String(after), limit: '1000' });
+      const page: QueueReply = await this.request<QueueReply>('GET', `/v1/queue?${qs}`);
+      out.push(...page.jobs);
+      after = page.next;
+    }
+    return out;
+  }
+  uploadListing(outputDigest: string, listing: ListingUpload): Promise<ListingAccepted> {
+    return this.request('POST', `/v1/outputs/${outputDigest}/listing`, listing);
+  }
+  explainDispute(buildKey: string): Promise<DisputeExplanation> {
+    return this.request('GET', `/v1/disputes/${buildKey}/explain`);
   }
   checkpoint(): Promise<string> {
     return this.request('GET', '/v1/log/checkpoint', undefined, 'text');

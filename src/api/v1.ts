@@ -5,6 +5,7 @@
  * use the same types through api/client.ts. Nobody imports another
  * component's internals.
  */
+import type { BuildConfig } from '../formats/build-config.js';
 import type { Envelope } from '../trust/dsse.js';
 
 /** Attestations per batch request (about 1.5 KiB each, under the batch route's 4 MiB body limit). */
@@ -36,6 +37,77 @@ export interface RouteSpec {
   bodyLimit?: number;
   schema: { body?: object; querystring?: object; params?: object; response?: Record<number, object> };
 }
+
+// ---- demand, scheduling, disputes (issue 11) ----
+
+const str = (max: number) => ({ type: 'string', maxLength: max }) as const;
+const strList = (maxItems: number, max = 100) => ({ type: 'array', maxItems, items: str(max) }) as const;
+/** JSON schema of a BuildConfig (formats/build-config.ts); the same bounds as trust/statements.ts. */
+const buildConfig = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'cpv', 'repo', 'ebuild', 'eclasses', 'eapi', 'chost', 'arch', 'use', 'cflags', 'cxxflags', 'ldflags', 'features', 'installMask', 'depAbi'],
+  properties: {
+    v: { const: 1 }, cpv: { type: 'string', minLength: 3, maxLength: 300 }, repo: str(200), ebuild: str(64), eclasses: strList(500), eapi: str(10), chost: str(100), arch: str(50),
+    use: strList(2000), cflags: str(4000), cxxflags: str(4000), ldflags: str(4000), features: strList(100), installMask: str(4000), depAbi: strList(2000, 300),
+  },
+} as const;
+const jobSpec = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['cpv', 'repo', 'chost', 'arch', 'use', 'cflags', 'cxxflags', 'ldflags', 'features', 'installMask'],
+  properties: {
+    cpv: { type: 'string', minLength: 3, maxLength: 300 }, repo: str(200), chost: str(100), arch: str(50), use: strList(2000), cflags: str(4000), cxxflags: str(4000), ldflags: str(4000),
+    features: strList(100), installMask: str(4000), ebuild: { type: 'string', pattern: '^([0-9a-f]{64})?$' }, eclasses: strList(500), eapi: str(10),
+  },
+} as const;
+const jobIdParam = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: '^[0-9]{1,15}$' } } } as const;
+const leaseId = { type: 'string', pattern: '^[0-9a-f]{32}$' } as const;
+/** Census submissions per request. */
+export const MAX_DEMAND = 5000;
+/** Bytes of one canonical listing (image or metadata) uploaded for an output. */
+export const MAX_LISTING = 16 * 1024 * 1024;
+
+export const SCHEDULING_ROUTES = {
+  submitDemand: {
+    method: 'POST', url: '/v1/demand', summary: `Census: the build configs installed on the signing peer (≤ ${MAX_DEMAND}); demand = distinct peers per configKey, decayed`, signed: true, bodyLimit: 16 * 1024 * 1024,
+    schema: { body: { type: 'object', additionalProperties: false, required: ['configs'], properties: { configs: { type: 'array', maxItems: MAX_DEMAND, items: buildConfig } } } },
+  },
+  submitRequest: {
+    method: 'POST', url: '/v1/requests', summary: 'Ask for one configuration explicitly (counts as demand of the signing peer; queues a build job when nothing is attested)', signed: true,
+    schema: { body: { type: 'object', additionalProperties: false, required: ['spec'], properties: { spec: jobSpec } } },
+  },
+  leaseJob: {
+    method: 'POST', url: '/v1/jobs/lease', summary: 'A certified builder takes the highest-priority job it can do (verify jobs are assigned: never its own operator’s output)', signed: true,
+    schema: { body: { type: 'object', additionalProperties: false, required: ['backends', 'chost'], properties: { backends: strList(16, 50), chost: str(100), max: { type: 'integer', minimum: 1, maximum: 1 } } } },
+  },
+  heartbeat: {
+    method: 'POST', url: '/v1/jobs/:id/heartbeat', summary: 'Extend a lease (409 LEASE_LOST when it expired or was given to another builder)', signed: true,
+    schema: { params: jobIdParam, body: { type: 'object', additionalProperties: false, required: ['leaseId'], properties: { leaseId } } },
+  },
+  jobResult: {
+    method: 'POST', url: '/v1/jobs/:id/result', summary: 'Report a leased job’s outcome (idempotent: a duplicate or late result is answered, not counted twice)', signed: true,
+    schema: {
+      params: jobIdParam,
+      body: {
+        type: 'object', additionalProperties: false, required: ['leaseId', 'outcome', 'seconds'],
+        properties: { leaseId, outcome: { enum: ['built', 'failed', 'refused'] }, attestation: hex64, seconds: { type: 'number', minimum: 0, maximum: 30 * 86400 }, reason: str(2000) },
+      },
+    },
+  },
+  queue: {
+    method: 'GET', url: '/v1/queue', summary: 'Jobs with kind, configuration, state, lease holder, priority and why each is where it is',
+    schema: { querystring: { type: 'object', additionalProperties: false, properties: { state: { enum: ['queued', 'leased', 'done', 'failed', 'refused'] }, kind: { enum: ['build', 'verify', 'abi-rebuild'] }, cpv: str(300), after: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 1000 } } } },
+  },
+  uploadListing: {
+    method: 'POST', url: '/v1/outputs/:outputDigest/listing', summary: 'The canonical image and metadata listings of an attested output (checked: sha256(image) ‖ sha256(metadata) must give outputDigest)', signed: true, bodyLimit: 2 * MAX_LISTING + 4096,
+    schema: { params: { type: 'object', required: ['outputDigest'], properties: { outputDigest: hex64 } }, body: { type: 'object', additionalProperties: false, required: ['image', 'metadata'], properties: { image: str(MAX_LISTING), metadata: str(MAX_LISTING) } } },
+  },
+  explainDispute: {
+    method: 'GET', url: '/v1/disputes/:buildKey/explain', summary: 'Why the outputs of a disputed build differ: image entries and metadata keys, from the canonical listings',
+    schema: { params: { type: 'object', required: ['buildKey'], properties: { buildKey: hex64 } } },
+  },
+} satisfies Record<string, RouteSpec>;
 
 export const ROUTES = {
   info: { method: 'GET', url: '/v1/info', summary: 'Coordinator identity: log origin and checkpoint key, trust roots', schema: {} },
@@ -88,6 +160,7 @@ export const ROUTES = {
   },
   outputMetadata: { method: 'GET', url: '/v1/outputs/:outputDigest/metadata', summary: 'The metadata sheet of an output (verify it against the attested outputDigest)', schema: { params: { type: 'object', required: ['outputDigest'], properties: { outputDigest: hex64 } } } },
   leaves: { method: 'GET', url: '/v1/log/leaves', summary: 'Leaf data (base64) in [start, end)', schema: { querystring: { type: 'object', required: ['start', 'end'], properties: { start: { type: 'integer', minimum: 0 }, end: { type: 'integer', minimum: 0 } } } } },
+  ...SCHEDULING_ROUTES,
 } satisfies Record<string, RouteSpec>;
 
 export const ERROR_SCHEMA = error;
@@ -211,4 +284,141 @@ export interface DisputeReply {
   cpv: string;
   outputDigests: string[];
   logIndex: number;
+}
+
+// ---- demand, scheduling, disputes: wire types ----
+
+/** A configuration as demanded: everything a builder must honour. */
+export interface JobSpec {
+  cpv: string;
+  repo: string;
+  chost: string;
+  arch: string;
+  /** Enabled IUSE flags, sorted. */
+  use: string[];
+  cflags: string;
+  cxxflags: string;
+  ldflags: string;
+  features: string[];
+  installMask: string;
+  /** sha256 of the .ebuild when the demander knew it (census always does); a builder refuses when its tree's differs. */
+  ebuild?: string;
+  eclasses?: string[];
+  eapi?: string;
+}
+
+export type JobKind = 'build' | 'verify' | 'abi-rebuild';
+export type JobState = 'queued' | 'leased' | 'done' | 'failed' | 'refused';
+export type JobOutcome = 'built' | 'failed' | 'refused';
+
+/** A leased job, as the builder receives it. */
+export interface Job {
+  id: string;
+  kind: JobKind;
+  spec: JobSpec;
+  /** verify: the attested build config to reproduce exactly. */
+  config?: BuildConfig;
+  /** verify: the output being checked. */
+  target?: { outputDigest: string; buildKey: string };
+  lease: { id: string; expiresAt: number };
+  /** Send a heartbeat at least this often; a lease not renewed for 3× this expires. */
+  heartbeatMs: number;
+}
+
+export interface DemandReply {
+  /** Configs recorded (duplicates within the request count once). */
+  accepted: number;
+  /** Build jobs this submission created. */
+  jobsCreated: number;
+}
+
+export interface RequestReply {
+  /** Known when the spec is complete (ebuild, eclasses, eapi); otherwise the builder's tree decides. */
+  configKey?: string;
+  /** The build job for this configuration (an existing one when it was already asked for); null when it is already attested. */
+  jobId: string | null;
+  /** The configuration is already attested (no build job; verification is queued if it still needs it). */
+  attested?: boolean;
+}
+
+export interface LeaseRequest {
+  /** Backends this builder runs (`portage`, `example`). */
+  backends: string[];
+  chost: string;
+  max?: 1;
+}
+
+export interface JobResult {
+  leaseId: string;
+  outcome: JobOutcome;
+  /** Envelope id (sha256 hex) of the attestation already submitted (outcome `built`). */
+  attestation?: string;
+  /** Wall-clock seconds the build took (feeds the expected cost of this package). */
+  seconds: number;
+  /** Why it failed or was refused (shown in the queue). */
+  reason?: string;
+}
+
+export interface JobResultReply {
+  state: JobState;
+  /** True when this result (or a later lease's) had already been recorded. */
+  duplicate: boolean;
+  why: string;
+}
+
+export interface QueueItem {
+  id: string;
+  kind: JobKind;
+  cpv: string;
+  configKey: string | null;
+  spec: JobSpec;
+  target: { outputDigest: string; buildKey: string } | null;
+  state: JobState;
+  priority: number;
+  /** Builder key id holding the lease (state `leased`), or the one that finished it. */
+  holder: string | null;
+  leaseExpiresAt: number | null;
+  attempts: number;
+  /** Human-readable: why the job is where it is (waiting for a builder of another operator, lease expired at …, refused: …). */
+  why: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface QueueReply {
+  jobs: QueueItem[];
+  /** Cursor (job id) for the next page, null at the end. */
+  next: number | null;
+}
+
+export interface ListingUpload {
+  /** Canonical image listing, exactly the bytes imageDigest hashes (formats/digests.ts). */
+  image: string;
+  /** Canonical metadata listing, exactly the bytes metadataDigest hashes. */
+  metadata: string;
+}
+
+export interface ListingAccepted {
+  outputDigest: string;
+  imageDigest: string;
+  metadataDigest: string;
+  duplicate: boolean;
+}
+
+/** Image entries and metadata files as the canonical listings give them (formats/listing-diff.ts). */
+export type { ListedEntry, ImageDifference, MetadataDifference, RenamedDirectory } from '../formats/listing-diff.js';
+import type { ImageDifference, MetadataDifference, RenamedDirectory } from '../formats/listing-diff.js';
+
+export interface DisputeExplanation {
+  buildKey: string;
+  cpv: string;
+  outputs: { outputDigest: string; attesters: string[]; listing: boolean }[];
+  /** Outputs whose listing was never uploaded (the comparison leaves them out). */
+  missingListings: string[];
+  /** Directories named differently in each output (a build prefix); the image differences below them are compared as if named alike. */
+  renamed: RenamedDirectory[];
+  image: ImageDifference[];
+  metadata: MetadataDifference[];
+  /** True when more differences exist than are listed. */
+  truncated: boolean;
 }

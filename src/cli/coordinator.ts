@@ -2,7 +2,15 @@
 import { Command } from 'commander';
 import { buildCoordinatorApp, openCoordinatorState } from '../coordinator/server.js';
 import { readPublicKey } from '../trust/keys.js';
+import { BinswarmError } from '../errors.js';
+import { DEFAULT_DECAY } from '../coordinator/scheduler.js';
 import { collect, type CliCommand } from './common.js';
+
+function positive(v: string, name: string, integer = false): number {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0 || (integer && !Number.isInteger(x))) throw new BinswarmError('BAD_USAGE', `${name} must be a positive ${integer ? 'integer' : 'number'}, not '${v}'`);
+  return x;
+}
 import { parseListen, untilSignal } from './listen.js';
 
 
@@ -21,13 +29,21 @@ const command: CliCommand = {
       .option('--mirror-ttl <seconds>', 'a mirror that has not re-registered for this long has left', '600')
       .option('--witnesses <n>', 'cosignatures a checkpoint needs before /log/checkpoint publishes it', '0')
       .option('--log-level <level>', 'request log level (fatal, error, warn, info)', 'warn')
+      .option('--verify-target <n>', 'distinct operators that must agree before verify jobs stop (the highest threshold any policy in use asks for)', '3')
+      .option('--heartbeat <seconds>', 'builders heartbeat this often; a lease not renewed within 3x expires', '30')
+      .option('--demand-half-life <days>', 'demand halves after this many days without a new census or request', '14')
       .addHelpText('after', '\nAPI description: GET /v1/openapi.json\n\nExample:\n  binswarm coordinator --data /var/lib/binswarm/coordinator --roots root.pub --listen 0.0.0.0:7600')
-      .action(async (o: { data: string; listen: string; db?: string; roots: string[]; origin: string; rateLimit: string; logLevel: string; banAfter: string; probeInterval: string; mirrorTtl: string; witnesses: string }) => {
+      .action(async (o: { data: string; listen: string; db?: string; roots: string[]; origin: string; rateLimit: string; logLevel: string; banAfter: string; probeInterval: string; mirrorTtl: string; witnesses: string; verifyTarget: string; heartbeat: string; demandHalfLife: string }) => {
         const { host, port } = parseListen(o.listen);
+        const verifyTarget = positive(o.verifyTarget, '--verify-target', true);
+        const heartbeatMs = positive(o.heartbeat, '--heartbeat') * 1000;
+        const halfLifeMs = positive(o.demandHalfLife, '--demand-half-life') * 86_400_000;
         const roots = await Promise.all(o.roots.map(readPublicKey));
         const { store, key, keyCreated } = await openCoordinatorState(o.data, o.db);
         const { app } = await buildCoordinatorApp({ store, key, roots, origin: o.origin, ratePerMinute: Number(o.rateLimit), logLevel: o.logLevel,
-          tracker: { banAfterReports: Number(o.banAfter), mirrorTtlMs: Number(o.mirrorTtl) * 1000 }, probeIntervalMs: Number(o.probeInterval) * 1000 || undefined, witnesses: Number(o.witnesses) });
+          tracker: { banAfterReports: Number(o.banAfter), mirrorTtlMs: Number(o.mirrorTtl) * 1000 }, probeIntervalMs: Number(o.probeInterval) * 1000 || undefined,
+          witnesses: Number(o.witnesses),
+          scheduler: { verifyTarget, heartbeatMs, decay: { ...DEFAULT_DECAY, halfLifeMs } } });
         const url = await app.listen({ host, port });
         process.stderr.write(`binswarm coordinator on ${url} (${store.kind}); log ${o.origin}, key ${key.publicKey.id}${keyCreated ? ' (new)' : ''}; ${roots.length} root(s)\n`);
         // The line tests and scripts wait for:

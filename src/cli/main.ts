@@ -30,6 +30,10 @@ const COMMANDS: Record<string, Entry> = {
   witness: { summary: 'Follow a log and cosign its checkpoints after checking consistency', load: () => import('./witness.js') },
   'setup-portage': { summary: 'Point Portage at a gateway (binrepos.conf)', load: () => import('./setup-portage.js') },
   log: { summary: 'Transparency log: verify checkpoints and proofs, cosign as a witness', load: () => import('./log.js') },
+  census: { summary: 'Count what is installed here as build demand (prints what it would send)', load: () => import('./census.js') },
+  request: { summary: 'Ask the coordinator for one build configuration', load: () => import('./request.js') },
+  queue: { summary: "Show the coordinator's build queue and why each job is where it is", load: () => import('./queue.js') },
+  dispute: { summary: 'Explain a dispute: which image entries and metadata differ', load: () => import('./dispute.js') },
   demo: { summary: 'Bring up a local network and run the demo', load: () => import('./demo.js') },
 };
 

@@ -1,4 +1,4 @@
-/** `binswarm node` — serve your blob store, contribute a PKGDIR, and (role consume) run a gateway. */
+/** `binswarm node` — serve your blob store, contribute a PKGDIR, build jobs (role build, node-build.ts), and (role consume) run a gateway. */
 import { Command } from 'commander';
 import Fastify from 'fastify';
 import { CoordinatorClient } from '../api/client.js';
@@ -13,21 +13,22 @@ import { readEnvelopeFile } from '../trust/files.js';
 import { readPrivateKey } from '../trust/keys.js';
 import { collect, parseSize, type CliCommand } from './common.js';
 import { DEFAULT_CHOST, runGateway } from './gateway.js';
+import { addBuildOptions, backendFor, startBuilder, type BuildFlags } from './node-build.js';
 import { parseListen, untilSignal } from './listen.js';
 import { runWitness } from './witness.js';
 
 
 const command: CliCommand = {
   build() {
-    return new Command()
-      .description('Run a node: serve the blob store over HTTP, announce what it holds, contribute a watched PKGDIR, run a gateway.')
+    const cmd = new Command()
+      .description('Run a node: serve the blob store over HTTP, announce what it holds, contribute a watched PKGDIR, build jobs (role build), run a gateway.')
       .requiredOption('--coordinator <url>', 'coordinator URL')
       .requiredOption('--data <dir>', 'node data directory (blobs/sha256/…)')
       .requiredOption('--key <file>', 'node/builder private key')
       .option('--cert <file>', 'certificates to submit (repeatable)', collect, [])
       .option('--listen <host:port>', 'blob server address', '127.0.0.1:7700')
       .option('--public-url <url>', 'how others reach this node (default: http://LISTEN)')
-      .option('--roles <list>', 'comma-separated: consume,contribute,mirror,witness', 'contribute')
+      .option('--roles <list>', 'comma-separated: consume,contribute,mirror,build,witness', 'contribute')
       .option('--witness-name <name>', 'role witness: the name your cosignatures carry (default: witness-<key id prefix>)')
       .option('--watch <pkgdir>', 'contribute this PKGDIR now and whenever it changes (role contribute)')
       .option('--watch-interval <seconds>', 'how often to look at the PKGDIR', '60')
@@ -39,9 +40,11 @@ const command: CliCommand = {
       .option('--sync-interval <seconds>', 'how often a mirror re-reads its assignments (role mirror)', '60')
       .option('--policy <file>', 'policy for the gateway (role consume)')
       .option('--gateway-listen <host:port>', 'gateway address (role consume)', '127.0.0.1:7680')
-      .option('--chost <chost>', 'gateway CHOST', DEFAULT_CHOST)
-      .action(async (o: { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; policy?: string; gatewayListen: string; chost: string; uploadRate?: string; maxUploads: string; downloadRate?: string; quota?: string; domain?: string; syncInterval: string; witnessName?: string }) => {
+      .option('--chost <chost>', 'gateway CHOST', DEFAULT_CHOST);
+    return addBuildOptions(cmd)
+      .action(async (o: BuildFlags & { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; policy?: string; gatewayListen: string; chost: string; uploadRate?: string; maxUploads: string; downloadRate?: string; quota?: string; domain?: string; syncInterval: string; witnessName?: string }) => {
         const roles = o.roles.split(',').map((r) => r.trim()).filter(Boolean);
+        const backend = backendFor(o, roles);
         const { host, port } = parseListen(o.listen);
         const key = await readPrivateKey(o.key);
         const store = await BlobStore.open(o.data);
@@ -88,9 +91,11 @@ const command: CliCommand = {
           await pass().catch((e) => process.stderr.write(`node: contribute failed: ${(e as Error).message}\n`));
           timer = setInterval(() => void pass().catch((e) => process.stderr.write(`node: contribute failed: ${(e as Error).message}\n`)), Number(o.watchInterval) * 1000);
         }
-        process.stdout.write(`${JSON.stringify({ listening, publicUrl, keyId: key.publicKey.id, roles })}\n`);
+        process.stdout.write(`${JSON.stringify({ listening, publicUrl, keyId: key.publicKey.id, roles, ...(backend ? { backend: backend.name } : {}) })}\n`);
+        const stopBuilder = backend ? await startBuilder(backend, o, { client, key, store, publicUrl, certificates, data: o.data }) : undefined;
         const stopMirror = mirror?.run(Number(o.syncInterval) * 1000);
         const stopNode = async () => {
+          await stopBuilder?.();
           stopMirror?.();
           if (timer) clearInterval(timer);
           await app.close();

@@ -18,6 +18,8 @@ import { MAX_SKEW_MS, verifyRequest, type SignedBy } from '../trust/request-sign
 import { VerifyPool } from '../trust/verify-pool.js';
 import { ingestAttestation, ingestAttestations, ingestCertificate, ingestRevocation, latestCheckpoint, type Coordinator } from './ingest.js';
 import { computePlacement, DEFAULT_TRACKER, liveHolders, startProber, type TrackerPolicy } from './mirrors.js';
+import { registerSchedulingRoutes } from './routes-scheduling.js';
+import { SchedulerQueue, type SchedulerSettings } from './scheduler-queue.js';
 import { openStore } from './store/sql-store.js';
 import type { Store } from './store/types.js';
 import { registerTileRoutes, storeTiles } from './tiles.js';
@@ -28,7 +30,8 @@ const STATUS: Record<string, number> = {
   BAD_JSON: 400, BAD_REQUEST: 400, BAD_ENVELOPE: 400, BAD_STATEMENT: 400, BUILD_KEY_MISMATCH: 400, WRONG_PAYLOAD_TYPE: 400, KEY_MISMATCH: 400, STALE_ATTESTATION: 400, BAD_TREE_SIZE: 400, BAD_KEY: 400, LEAF_TOO_LARGE: 413,
   UNSIGNED: 401, BAD_REQUEST_SIGNATURE: 401, STALE_REQUEST: 401, REPLAYED: 401,
   BAD_SIGNATURE: 403, UNKNOWN_KEY: 403, UNKNOWN_ISSUER: 403, NOT_ALLOWED: 403, NOT_CERTIFIED: 403, KEY_REVOKED: 403, CERT_NOT_VALID: 403,
-  NOT_FOUND: 404, BAD_OUTPUT_METADATA: 400, OUTPUT_METADATA_MISMATCH: 400, ARCHIVE_CONFLICT: 409, NO_ROOTS: 409, BODY_TOO_LARGE: 413, RATE_LIMITED: 429, STORE_UNAVAILABLE: 503,
+  NOT_FOUND: 404, BAD_OUTPUT_METADATA: 400, OUTPUT_METADATA_MISMATCH: 400, ARCHIVE_CONFLICT: 409, LEASE_LOST: 409, LISTING_MISMATCH: 400, BAD_LISTING: 400, BAD_RESULT: 400,
+  NO_ROOTS: 409, BODY_TOO_LARGE: 413, RATE_LIMITED: 429, NOT_IMPLEMENTED: 501, STORE_UNAVAILABLE: 503,
 };
 
 declare module 'fastify' {
@@ -55,6 +58,10 @@ export interface CoordinatorOptions {
   checkpointTtlMs?: number;
   /** Cosignatures a checkpoint needs before /log/checkpoint publishes it (0: the newest at once). */
   witnesses?: number;
+  /** Scheduler settings (verify target, heartbeat, demand half-life, …). */
+  scheduler?: Partial<SchedulerSettings>;
+  /** Randomness for verify assignment (tests inject a seeded one). */
+  rng?: () => number;
 }
 
 /** Signed objects in log order; `next` is the cursor for the following page (null at the end). */
@@ -87,9 +94,10 @@ export function openApiDocument(): object {
   };
 }
 
-export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ app: FastifyInstance; coordinator: Coordinator }> {
+export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ app: FastifyInstance; coordinator: Coordinator; scheduler: SchedulerQueue }> {
   const now = opts.now ?? Date.now;
   const tracker: TrackerPolicy = { ...DEFAULT_TRACKER, ...opts.tracker };
+  const scheduler = new SchedulerQueue(opts.store, opts.scheduler, now, opts.rng);
   const coordinator: Coordinator = {
     store: opts.store, roots: opts.roots, key: opts.key, origin: opts.origin ?? 'binswarm.local/log', keyName: opts.origin ?? 'binswarm.local/log',
     attestationWindowMs: 24 * 3600 * 1000, now, verifyPool: new VerifyPool({ callerShares: false }),
@@ -208,6 +216,7 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     return page(await s.listRevocations(req.query.after, req.query.limit), req.query.limit);
   });
   route<{ buildKey?: string }>(ROUTES.disputes, async (req) => ({ items: (await s.listDisputes(req.query.buildKey)).map((d) => ({ buildKey: d.buildKey, cpv: d.cpv, outputDigests: d.outputDigests, logIndex: d.logIndex })) }));
+  registerSchedulingRoutes(route, scheduler, s, now);
   app.get(ROUTES.checkpoint.url, async (_req, reply) => {
     const cp = await latestCheckpoint(coordinator);
     if (!cp) throw new BinswarmError('NOT_FOUND', 'the log is empty');
@@ -243,7 +252,7 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     if (req.query.end - req.query.start > 1000) throw new BinswarmError('BAD_REQUEST', 'at most 1000 leaves per request');
     return { leaves: (await s.getLeaves(req.query.start, req.query.end)).map((b) => b.toString('base64')) };
   });
-  return { app, coordinator };
+  return { app, coordinator, scheduler };
 }
 
 /** Opens (or creates) the coordinator's key and store under `dataDir`. */

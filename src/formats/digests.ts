@@ -15,8 +15,8 @@ import type { PackageMetadata } from './metadata.js';
 
 export type DigestErrorCode = 'DUPLICATE_ENTRY' | 'BAD_ENTRY';
 
-const IMAGE_TAG = 'binswarm-image-v1\n';
-const METADATA_TAG = 'binswarm-metadata-v1\n';
+export const IMAGE_TAG = 'binswarm-image-v1\n';
+export const METADATA_TAG = 'binswarm-metadata-v1\n';
 
 /** Tar entry types as binswarm names them in the image listing. */
 export type ImageEntryType = 'file' | 'dir' | 'symlink' | 'hardlink' | 'chardev' | 'blockdev' | 'fifo';
@@ -60,11 +60,19 @@ export class ImageDigester {
     return this.entries.size;
   }
 
+  private sortedKeys(): string[] {
+    return [...this.entries.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  }
+
   digest(): string {
-    const keys = [...this.entries.keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     const h = createHash('sha256').update(IMAGE_TAG);
-    for (const k of keys) h.update(this.entries.get(k)!).update('\n');
+    for (const k of this.sortedKeys()) h.update(this.entries.get(k)!).update('\n');
     return h.digest('hex');
+  }
+
+  /** The canonical image listing: exactly the bytes digest() hashes (what explains a dispute). */
+  listing(): string {
+    return IMAGE_TAG + this.sortedKeys().map((k) => this.entries.get(k)! + '\n').join('');
   }
 }
 
@@ -95,7 +103,7 @@ export const METADATA_EXCLUDED: Readonly<Record<string, string>> = {
  * passed decompressed as `environment`.
  */
 export function metadataDigestOf(files: Map<string, Buffer>): string {
-  return metadataDigestOfListing([...files].map(([name, content]) => ({ name, size: content.length, sha256: createHash('sha256').update(content).digest('hex') })));
+  return createHash('sha256').update(metadataListingOf(files)).digest('hex');
 }
 
 /**
@@ -107,6 +115,17 @@ export function metadataDigestOfListing(files: readonly { name: string; size: nu
   const h = createHash('sha256').update(METADATA_TAG);
   for (const f of sorted) h.update(JSON.stringify([f.name, f.size, f.sha256])).update('\n');
   return h.digest('hex');
+}
+
+/** The canonical metadata listing: exactly the bytes metadataDigestOf hashes. */
+export function metadataListingOf(files: Map<string, Buffer>): string {
+  const names = [...files.keys()].filter((k) => !(k in METADATA_EXCLUDED)).sort();
+  let out = METADATA_TAG;
+  for (const name of names) {
+    const content = files.get(name)!;
+    out += JSON.stringify([name, content.length, createHash('sha256').update(content).digest('hex')]) + '\n';
+  }
+  return out;
 }
 
 export function outputDigestOf(imageDigest: string, metadataDigest: string): string {

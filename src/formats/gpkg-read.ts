@@ -50,6 +50,8 @@ export interface GpkgContents {
   metadata: PackageMetadata;
   metadataFiles: Map<string, Buffer>;
   imageDigest: string;
+  /** The canonical image listing (with `listing`). */
+  imageListing?: string;
   imageEntries: number;
   imageBytes: number;
   archive: { sha256: string; size: number; md5?: string; sha1?: string };
@@ -59,6 +61,8 @@ export interface ReadOptions {
   limits?: Partial<GpkgLimits>;
   /** Also compute MD5 and SHA1 of the archive (the digests a Packages index carries). */
   portageDigests?: boolean;
+  /** Also return the canonical image listing (to explain a dispute). */
+  listing?: boolean;
   signal?: AbortSignal;
   /** Use the worker threads whatever the size (tests: both paths must agree). Default: only for big archives. */
   threads?: boolean;
@@ -206,7 +210,7 @@ async function readGpkgFrom(file: Readable, path: string, size: number, thread: 
       compression = m.compression;
       // Straight from the decompressor, limits checked per chunk: no stream stage in between.
       const check = limitCheck(limits.maxImageBytes, limits.maxRatio, limits.ratioFloor, m.rawBytes, base, subject);
-      image = await digestImageTar(m.out, limits.image, subject, 'gpkg', (c) => check(c.length));
+      image = await digestImageTar(m.out, limits.image, subject, 'gpkg', (c) => check(c.length), opts.listing);
     } else {
       throw gpkgError('BAD_MEMBER', `unexpected member '${base}'`, subject);
     }
@@ -232,6 +236,7 @@ async function readGpkgFrom(file: Readable, path: string, size: number, thread: 
     metadata: parseMetadata(metadataFiles, subject),
     metadataFiles,
     imageDigest: image.imageDigest,
+    ...(image.listing !== undefined ? { imageListing: image.listing } : {}),
     imageEntries: image.entries,
     imageBytes: image.bytes,
     archive: { sha256: sha256!, size, ...(md5 ? { md5, sha1 } : {}) },

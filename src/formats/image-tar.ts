@@ -16,13 +16,18 @@ export interface ImageSummary {
   entries: number;
   /** Sum of file sizes. */
   bytes: number;
+  /** The canonical image listing (when asked for). */
+  listing?: string;
 }
 
 /** gpkg images hold `image/...`; XPAK tarballs hold the tree itself (`./usr/...`). */
 export type ImageLayout = 'gpkg' | 'xpak';
 
-/** `onChunk` sees each decompressed chunk first (byte limits); throwing from it stops the read with that error. */
-export async function digestImageTar(source: Readable, limits: Partial<TarLimits>, subject?: string, layout: ImageLayout = 'gpkg', onChunk?: (c: Buffer) => void): Promise<ImageSummary> {
+/**
+ * `onChunk` sees each decompressed chunk first (byte limits); throwing from it stops the read with that error.
+ * `wantListing` also returns the canonical listing the digest is computed over (to explain disputes).
+ */
+export async function digestImageTar(source: Readable, limits: Partial<TarLimits>, subject?: string, layout: ImageLayout = 'gpkg', onChunk?: (c: Buffer) => void, wantListing = false): Promise<ImageSummary> {
   const rule = new ImageEntryRule(layout === 'gpkg' ? 'image' : undefined, subject);
   const digester = new ImageDigester();
   let bytes = 0;
@@ -81,5 +86,5 @@ export async function digestImageTar(source: Readable, limits: Partial<TarLimits
     });
     source.once('error', (e) => fail(tarError(e, subject)));
   });
-  return { imageDigest: digester.digest(), entries: digester.count, bytes };
+  return { imageDigest: digester.digest(), entries: digester.count, bytes, ...(wantListing ? { listing: digester.listing() } : {}) };
 }

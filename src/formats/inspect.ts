@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { BinswarmError } from '../errors.js';
 import { buildKeyOf, configKeyOf, type BuildConfig } from './build-config.js';
 import { decompressor, type Compression } from './compression.js';
-import { buildConfigOf, metadataDigestOf, outputDigestOf } from './digests.js';
+import { buildConfigOf, metadataDigestOf, metadataListingOf, outputDigestOf } from './digests.js';
 import { DEFAULT_GPKG_LIMITS, readGpkg, type GpkgLimits } from './gpkg-read.js';
 import { digestImageTar } from './image-tar.js';
 import { parseMetadata, type PackageMetadata } from './metadata.js';
@@ -50,6 +50,8 @@ export interface PackageInfo {
   metadata: PackageMetadata;
   /** What a gateway lists this output from without the archive (see output-metadata.ts). */
   outputMetadata: OutputMetadata;
+  /** The canonical listings imageDigest and metadataDigest hash (with `listings`). */
+  listings?: { image: string; metadata: string };
 }
 
 export interface InspectOptions {
@@ -58,6 +60,8 @@ export interface InspectOptions {
   limits?: Partial<GpkgLimits>;
   /** Also compute the archive's MD5 and SHA1 (for Packages indexes; MD5 is slow). */
   portageDigests?: boolean;
+  /** Also return the canonical image and metadata listings (uploaded by builders to explain disputes). */
+  listings?: boolean;
   signal?: AbortSignal;
 }
 
@@ -95,7 +99,7 @@ async function fileDigests(path: string, signal?: AbortSignal): Promise<{ sha256
   return { sha256, md5, sha1 };
 }
 
-async function inspectXpak(path: string, opts: InspectOptions): Promise<Omit<PackageInfo, 'metadataDigest' | 'outputDigest' | 'buildKey' | 'configKey' | 'buildConfig' | 'outputMetadata'> & { files: Map<string, Buffer> }> {
+async function inspectXpak(path: string, opts: InspectOptions): Promise<Omit<PackageInfo, 'metadataDigest' | 'outputDigest' | 'buildKey' | 'configKey' | 'buildConfig' | 'outputMetadata' | 'listings'> & { files: Map<string, Buffer>; imageListing: string | undefined }> {
   const x = await readXpak(path);
   const metadata = parseMetadata(x.metadata, path);
   const limits = { ...DEFAULT_GPKG_LIMITS, ...opts.limits };
@@ -103,7 +107,7 @@ async function inspectXpak(path: string, opts: InspectOptions): Promise<Omit<Pac
   const dec = decompressor('bzip2');
   image.pipe(dec);
   image.on('error', (e) => dec.destroy(e));
-  const summary = await digestImageTar(dec, limits.image, path, 'xpak');
+  const summary = await digestImageTar(dec, limits.image, path, 'xpak', undefined, opts.listings);
   const { sha256, md5, sha1 } = await fileDigests(path, opts.signal);
   return {
     path,
@@ -115,6 +119,7 @@ async function inspectXpak(path: string, opts: InspectOptions): Promise<Omit<Pac
     md5,
     sha1,
     imageDigest: summary.imageDigest,
+    imageListing: summary.listing,
     metadata,
     files: x.metadata,
   };
@@ -159,7 +164,7 @@ async function inspectUnchecked(path: string, opts: InspectOptions): Promise<Pac
   }
   let base: Awaited<ReturnType<typeof inspectXpak>>;
   if (format === 'gpkg') {
-    const g = await readGpkg(path, { limits: opts.limits, portageDigests: opts.portageDigests, signal: opts.signal });
+    const g = await readGpkg(path, { limits: opts.limits, portageDigests: opts.portageDigests, listing: opts.listings, signal: opts.signal });
     base = {
       path,
       format,
@@ -169,18 +174,20 @@ async function inspectUnchecked(path: string, opts: InspectOptions): Promise<Pac
       archive: { sha256: g.archive.sha256, size: g.archive.size },
       ...(g.archive.md5 ? { md5: g.archive.md5, sha1: g.archive.sha1 } : {}),
       imageDigest: g.imageDigest,
+      imageListing: g.imageListing,
       metadata: g.metadata,
       files: g.metadataFiles,
     };
   } else {
     base = await inspectXpak(path, opts);
   }
-  const { files, ...rest } = base;
+  const { files, imageListing, ...rest } = base;
   const digestable = await digestableMetadata(files, path);
   const metadataDigest = metadataDigestOf(digestable);
   const buildConfig = buildConfigOf(base.metadata);
   return {
     ...rest,
+    ...(opts.listings && imageListing !== undefined ? { listings: { image: imageListing, metadata: metadataListingOf(digestable) } } : {}),
     metadataDigest,
     outputDigest: outputDigestOf(base.imageDigest, metadataDigest),
     outputMetadata: outputMetadataOf(base.imageDigest, digestable),

@@ -7,6 +7,8 @@ import { MerkleLog } from '../../src/log/log.js';
 import { migrate, SqliteDb } from '../../src/coordinator/store/db.js';
 import { openStore, type SqlStore } from '../../src/coordinator/store/sql-store.js';
 import type { AttestationRecord } from '../../src/coordinator/store/types.js';
+import { SchedulerQueue } from '../../src/coordinator/scheduler-queue.js';
+import { buildKeyOf, configKeyOf } from '../../src/formats/build-config.js';
 import { need, tempDir } from '../helpers/env.js';
 import { hasPostgres, startPostgres } from '../helpers/postgres.js';
 
@@ -149,6 +151,65 @@ function suite(name: string, open: (t: { after: (fn: () => unknown) => void }) =
       await store.recordDemand('u3', 'ckB', 10);
       assert.deepEqual(await store.placementArchives(50), [{ sha256: 'a', size: 5, pieceRoot: 'r', demand: 2 }, { sha256: 'b', size: 7, pieceRoot: 'q', demand: 0 }]);
     });
+
+    test('scheduler: demand order, leases that expire, idempotent results, assigned verification (the queue on this backend)', async (t) => {
+      const store = await open(t);
+      if (!store) return;
+      await store.transaction(async (tx) => {
+        let i = 100;
+        for (const [subject, issuer, role] of [['opA', 'root', 'operator'], ['opB', 'root', 'operator'], ['bA', 'opA', 'builder'], ['bB', 'opB', 'builder']]) {
+          await tx.insertCertificate({ id: `c${i}`, subject: subject!, issuer: issuer!, role: role!, name: subject!, notBefore: 0, notAfter: 1e15, logIndex: i++, logTime: 0, envelope: '{}' });
+        }
+      });
+      let clock = 1_000_000;
+      const q = new SchedulerQueue(store, { heartbeatMs: 10, verifyTarget: 2 }, () => clock, () => 0.5);
+      const X = { v: 1 as const, cpv: 'app-misc/x-1', repo: 'gentoo', ebuild: 'e'.repeat(64), eclasses: [], eapi: '8', chost: 'c', arch: 'amd64', use: [], cflags: '', cxxflags: '', ldflags: '', features: [], installMask: '', depAbi: [] };
+      const Y = { ...X, cpv: 'app-misc/y-1' };
+      assert.deepEqual(await q.submitDemand('p1', [X, Y]), { accepted: 2, jobsCreated: 2 });
+      await q.submitDemand('p2', [Y]);
+      await q.submitDemand('p2', [Y]);
+      const lease = (k: string) => q.lease(k, { backends: ['example'], chost: 'c' });
+      const ya = (await lease('bA'))!;
+      assert.equal(ya.spec.cpv, 'app-misc/y-1', 'two peers beat one');
+      assert.equal((await lease('bB'))!.spec.cpv, 'app-misc/x-1');
+      assert.equal(await lease('bB'), null);
+      await assert.rejects(q.lease('nobody', { backends: [], chost: 'c' }), { code: 'NOT_CERTIFIED' });
+      clock += 31;
+      const yb = (await lease('bB'))!;
+      assert.equal(yb.id, ya.id, 'the expired lease returned the job');
+      await assert.rejects(q.heartbeat('bA', Number(ya.id), ya.lease.id), { code: 'LEASE_LOST' });
+      const envelope = JSON.stringify({ payload: Buffer.from(JSON.stringify({ buildConfig: Y })).toString('base64') });
+      await store.transaction((tx) => tx.insertAttestations([att(1, { id: 'attY', signer: 'bB', cpv: Y.cpv, chost: 'c', buildKey: buildKeyOf(Y), configKey: configKeyOf(Y), logIndex: 1, envelope })]));
+      const r = { leaseId: yb.lease.id, outcome: 'built' as const, attestation: 'attY', seconds: 30 };
+      assert.deepEqual((await q.result('bB', Number(yb.id), r)).duplicate, false);
+      assert.deepEqual((await q.result('bB', Number(yb.id), r)).duplicate, true);
+      // Target 2 and operator B built it: one verify job, for operator A only.
+      const v = (await lease('bA'))!;
+      assert.deepEqual([v.kind, v.target?.buildKey], ['verify', buildKeyOf(Y)]);
+      const all = (await q.queue({})).jobs;
+      assert.deepEqual(all.map((j) => [j.kind, j.state]).sort(), [['build', 'done'], ['build', 'queued'], ['verify', 'leased']], 'x expired too');
+    });
+
+    test('scheduler store: the next job is the highest priority in its pool and CHOST; conditional updates', async (t) => {
+      const store = await open(t);
+      if (!store) return;
+      const s = store.scheduler;
+      const base = { kind: 'build', demandKey: 'd', configKey: null, buildKey: null, targetOutput: null, cpv: 'a/b-1', pkg: 'a/b', spec: '{}', config: null, state: 'queued', weight: 1, note: '', createdAt: 1 };
+      await s.insertJobs([
+        { ...base, chost: 'c1', pool: '', priority: 1 },
+        { ...base, chost: 'c1', pool: '', priority: 5 },
+        { ...base, chost: 'c1', pool: '', priority: 5 },
+        { ...base, chost: 'c2', pool: '', priority: 9 },
+        { ...base, chost: 'c1', pool: 'k', priority: 7 },
+        { ...base, chost: 'c1', pool: '', priority: 8, state: 'done' },
+      ]);
+      assert.deepEqual([(await s.topQueued('', 'c1'))?.id, (await s.topQueued('k', 'c1'))?.id, (await s.topQueued('', 'c2'))?.id, await s.topQueued('', 'c3')], [2, 5, 4, undefined]);
+      assert.equal(await s.updateJob(2, { state: 'leased' }, 'queued'), true);
+      assert.equal(await s.updateJob(2, { state: 'leased' }, 'queued'), false, 'only one taker');
+      assert.equal((await s.topQueued('', 'c1'))?.id, 3);
+      const id = await s.insertJob({ ...base, chost: 'c1', pool: '', priority: 6 });
+      assert.equal((await s.topQueued('', 'c1'))?.id, id);
+    });
   });
 }
 
@@ -186,4 +247,15 @@ test('migrations are idempotent and a newer schema is refused', async (t) => {
   await db.run('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)', [999, 0]);
   await assert.rejects(migrate(db), { code: 'STORE_SCHEMA_TOO_NEW' });
   await db.close();
+});
+
+test('leasing is an index descent: the queue query uses jobs_queue for both filter and order (SQLite plan)', async (t) => {
+  const dir = await tempDir(t);
+  const db = new SqliteDb(join(dir, 'c.db'));
+  t.after(() => db.close());
+  await migrate(db);
+  const plan = (await db.all("EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE state = 'queued' AND pool = ? AND chost = ? ORDER BY priority DESC, id LIMIT 1", ['', 'c'])).map((r) => String(r.detail));
+  assert.deepEqual(plan, ['SEARCH jobs USING INDEX jobs_queue (state=? AND pool=? AND chost=?)']);
+  const expiry = (await db.all("EXPLAIN QUERY PLAN SELECT * FROM jobs WHERE state = 'leased' AND lease_expires < ? ORDER BY lease_expires LIMIT 5", [1])).map((r) => String(r.detail));
+  assert.deepEqual(expiry, ['SEARCH jobs USING INDEX jobs_expiry (state=? AND lease_expires<?)']);
 });

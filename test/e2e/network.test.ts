@@ -198,8 +198,10 @@ test('node --watch contributes a PKGDIR once its index appears, stores and offer
   assert.equal((await client.packages({})).length, 0, 'nothing before the PKGDIR has an index');
   await cp(PKGDIR(), watched, { recursive: true });
   const expected = (await readPackagesIndexFile(join(PKGDIR(), 'Packages'))).packages.map((p) => p.get('CPV')).sort();
+  // Attestations are submitted before the archives are stored and announced: wait for both.
+  const holders = async (ps: Awaited<ReturnType<typeof client.packages>>) => (await Promise.all(ps.map(async (p) => (await client.archive(openAttestation(p.attestations[0]!.envelope).statement.archive.sha256))?.holders.length ?? 0))).every((n) => n > 0);
   let packages = await client.packages({});
-  for (let i = 0; i < 60 && packages.length < expected.length; i++) {
+  for (let i = 0; i < 60 && (packages.length < expected.length || !(await holders(packages))); i++) {
     await new Promise((r) => setTimeout(r, 500));
     packages = await client.packages({});
   }

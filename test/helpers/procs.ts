@@ -7,12 +7,14 @@ export interface Running<T> {
   ready: T;
   proc: ChildProcess;
   stderr: () => string;
+  /** Everything printed on stdout after the ready line (e.g. `--json` progress). */
+  stdout: () => string;
   stop: () => Promise<void>;
 }
 
-export function startBinswarm<T = { listening: string }>(args: string[], t: { after: (fn: () => unknown) => void }, timeoutMs = 60_000): Promise<Running<T>> {
+export function startBinswarm<T = { listening: string }>(args: string[], t: { after: (fn: () => unknown) => void }, timeoutMs = 60_000, env?: NodeJS.ProcessEnv): Promise<Running<T>> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...cliArgv(), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [...cliArgv(), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
     let out = '';
     let err = '';
     const stop = () =>
@@ -31,7 +33,7 @@ export function startBinswarm<T = { listening: string }>(args: string[], t: { af
       if (nl >= 0 && timer) {
         clearTimeout(timer);
         try {
-          resolve({ ready: JSON.parse(out.slice(0, nl)) as T, proc, stderr: () => err, stop });
+          resolve({ ready: JSON.parse(out.slice(0, nl)) as T, proc, stderr: () => err, stdout: () => out.slice(nl + 1), stop });
         } catch {
           reject(new Error(`unexpected first line from binswarm ${args[0]}: ${out.slice(0, nl)}`));
         }

@@ -58,6 +58,9 @@ export class SqliteDb implements Db {
     // ones before each signed log checkpoint (syncHard).
     this.db.pragma('wal_autocheckpoint = 16384');
     this.db.pragma('busy_timeout = 5000');
+    // The default page cache is 2 MiB; the hot index pages of a large build
+    // queue (and of the log) want more. Memory is only taken as pages are read.
+    this.db.pragma('cache_size = -65536');
     const statements = new Map<string, Database.Statement>();
     const prepare = (sql: string) => {
       let st = statements.get(sql);

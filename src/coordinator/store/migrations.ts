@@ -64,8 +64,36 @@ ALTER TABLE peers ADD COLUMN last_probe {bigint};
 `,
   },
   {
-    // Lazy listing (the metadata sheet a gateway checks against outputDigest) and witness cosignatures per checkpoint size.
+    // Demand totals, the build queue with its leases, builders seen, build
+    // times and the canonical listings that explain disputes (issue 11).
+    // jobs_queue keeps the queue ordered by priority inside each
+    // (state, pool, chost): taking the next job is one index descent. The
+    // other job indexes but jobs_expiry leave out state, so a lease (a state
+    // change) touches two indexes.
     version: 4,
+    sql: `
+CREATE TABLE demand_configs (config_key TEXT PRIMARY KEY, cpv TEXT NOT NULL, pkg TEXT NOT NULL, chost TEXT NOT NULL, spec TEXT NOT NULL,
+  config TEXT, score {double} NOT NULL, peers {bigint} NOT NULL, updated_at {bigint} NOT NULL);
+CREATE TABLE jobs (id {serial}, kind TEXT NOT NULL, demand_key TEXT NOT NULL, config_key TEXT, build_key TEXT, target_output TEXT,
+  cpv TEXT NOT NULL, pkg TEXT NOT NULL, chost TEXT NOT NULL, spec TEXT NOT NULL, config TEXT, state TEXT NOT NULL, pool TEXT NOT NULL,
+  weight {double} NOT NULL, priority {double} NOT NULL, holder TEXT, lease_id TEXT, lease_expires {bigint}, attempts INTEGER NOT NULL DEFAULT 0,
+  attestation TEXT, note TEXT NOT NULL, created_at {bigint} NOT NULL, updated_at {bigint} NOT NULL);
+CREATE INDEX jobs_queue ON jobs (state, pool, chost, priority DESC, id);
+CREATE INDEX jobs_expiry ON jobs (state, lease_expires);
+CREATE INDEX jobs_demand ON jobs (demand_key);
+CREATE INDEX jobs_pkg ON jobs (pkg);
+CREATE INDEX jobs_build ON jobs (build_key);
+CREATE TABLE leases (id TEXT PRIMARY KEY, job_id {bigint} NOT NULL, holder TEXT NOT NULL, started_at {bigint} NOT NULL, ended_at {bigint}, outcome TEXT);
+CREATE TABLE builders (key_id TEXT PRIMARY KEY, operator TEXT NOT NULL, chost TEXT NOT NULL, backends TEXT NOT NULL, last_seen {bigint} NOT NULL);
+CREATE INDEX builders_chost ON builders (chost, last_seen);
+CREATE TABLE build_times (pkg TEXT PRIMARY KEY, seconds {double} NOT NULL, builds {bigint} NOT NULL);
+CREATE TABLE listings (output_digest TEXT PRIMARY KEY, image_digest TEXT NOT NULL, metadata_digest TEXT NOT NULL, image TEXT NOT NULL,
+  metadata TEXT NOT NULL, uploader TEXT NOT NULL, time {bigint} NOT NULL);
+`,
+  },
+  {
+    // Lazy listing (the metadata sheet a gateway checks against outputDigest) and witness cosignatures per checkpoint size.
+    version: 5,
     sql: `
 CREATE TABLE output_metadata (output_digest TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE cosignatures (size {bigint} NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL, time {bigint} NOT NULL, PRIMARY KEY (size, witness));
@@ -76,5 +104,9 @@ CREATE TABLE cosignatures (size {bigint} NOT NULL, witness TEXT NOT NULL, line T
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 export function dialect(sql: string, kind: 'sqlite' | 'postgres'): string {
-  return sql.replaceAll('{blob}', kind === 'sqlite' ? 'BLOB' : 'BYTEA').replaceAll('{bigint}', kind === 'sqlite' ? 'INTEGER' : 'BIGINT');
+  return sql
+    .replaceAll('{blob}', kind === 'sqlite' ? 'BLOB' : 'BYTEA')
+    .replaceAll('{bigint}', kind === 'sqlite' ? 'INTEGER' : 'BIGINT')
+    .replaceAll('{double}', kind === 'sqlite' ? 'REAL' : 'DOUBLE PRECISION')
+    .replaceAll('{serial}', kind === 'sqlite' ? 'INTEGER PRIMARY KEY' : 'BIGSERIAL PRIMARY KEY');
 }

@@ -2,6 +2,8 @@
 import { BinswarmError } from '../../errors.js';
 import { nodeMissing, type HashStore, type NodeKey } from '../../log/hash-store.js';
 import { migrate, PgDb, SqliteDb, type Db, type Row } from './db.js';
+import { DemandStore } from './demand-store.js';
+import { SchedulerStore } from './scheduler-store.js';
 import type { ArchiveRecord, AttestationContext, AttestationQuery, AttestationRecord, CertificateRecord, DisputeRecord, HolderRecord, PeerRecord, PlacementArchiveRow, RevocationRecord, Store, StoreTx } from './types.js';
 
 const n = (v: unknown) => Number(v);
@@ -145,9 +147,13 @@ function archive(r: Row): ArchiveRecord {
 
 export class SqlStore implements Store {
   readonly log: HashStore;
+  readonly scheduler: SchedulerStore;
+  readonly demand: DemandStore;
 
   private constructor(private readonly db: Db) {
     this.log = new SqlHashStore(db);
+    this.scheduler = new SchedulerStore(db);
+    this.demand = new DemandStore(db);
   }
 
   get kind(): 'sqlite' | 'postgres' {

@@ -4,6 +4,8 @@
  * objects and indexes them; it decides nothing about trust for clients.
  */
 import type { HashStore } from '../../log/hash-store.js';
+import type { DemandStore } from './demand-store.js';
+import type { SchedulerStore } from './scheduler-store.js';
 
 export interface PeerRecord {
   keyId: string;
@@ -146,6 +148,10 @@ export interface Store {
   transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
   /** Read-only view of the log (outside transactions). */
   log: HashStore;
+  /** Jobs, leases, builders, listings (the scheduler's tables). */
+  readonly scheduler: SchedulerStore;
+  /** Demand per peer and config, build times. */
+  readonly demand: DemandStore;
   close(): Promise<void>;
   /** Makes committed writes durable against power loss (before signing a checkpoint over them). */
   syncHard(): Promise<void>;

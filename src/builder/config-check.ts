@@ -1,0 +1,46 @@
+/**
+ * Is what the backend built the configuration the job asked for? Compared
+ * on the build config read back from the archive (formats/digests.ts), so
+ * a backend that ignored a flag, used other CFLAGS or another ebuild can
+ * never get its output attested under the demanded configuration. For a
+ * verify job the whole build config must give the attested buildKey —
+ * including depAbi: a re-build against another library ABI verifies nothing.
+ */
+import type { Job } from '../api/v1.js';
+import { buildKeyOf, type BuildConfig } from '../formats/build-config.js';
+
+const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
+
+/** A description of the first differences, or undefined when the build is the one asked for. */
+export function configMismatch(job: Pick<Job, 'kind' | 'spec' | 'config' | 'target'>, built: BuildConfig): string | undefined {
+  const s = job.spec;
+  const diffs: string[] = [];
+  const cmp = (field: string, want: string, got: string) => {
+    if (want !== got) diffs.push(`${field} ${JSON.stringify(got)} instead of ${JSON.stringify(want)}`);
+  };
+  const cmpList = (field: string, want: readonly string[], got: readonly string[]) => {
+    if (!same(want, got)) diffs.push(`${field} [${got.join(' ')}] instead of [${want.join(' ')}]`);
+  };
+  cmp('cpv', s.cpv, built.cpv);
+  cmp('repo', s.repo, built.repo);
+  cmp('chost', s.chost, built.chost);
+  cmp('arch', s.arch, built.arch);
+  cmpList('USE', s.use, built.use);
+  cmp('CFLAGS', s.cflags, built.cflags);
+  cmp('CXXFLAGS', s.cxxflags, built.cxxflags);
+  cmp('LDFLAGS', s.ldflags, built.ldflags);
+  cmpList('FEATURES', s.features, built.features);
+  cmp('INSTALL_MASK', s.installMask, built.installMask);
+  if (s.ebuild) cmp('ebuild', s.ebuild, built.ebuild);
+  if (s.eapi) cmp('EAPI', s.eapi, built.eapi);
+  if (s.eclasses) cmpList('eclasses', s.eclasses, built.eclasses);
+  if (job.kind === 'verify') {
+    const want = job.target?.buildKey ?? (job.config ? buildKeyOf(job.config) : undefined);
+    if (want === undefined) diffs.push('a verify job without the attested build config');
+    else if (buildKeyOf(built) !== want) {
+      if (job.config && !same(job.config.depAbi, built.depAbi)) diffs.push(`built against ${built.depAbi.join(' ') || 'no :=-dependencies'}, the attested build against ${job.config.depAbi.join(' ') || 'none'}`);
+      else diffs.push(`buildKey ${buildKeyOf(built).slice(0, 12)}… instead of the attested ${want.slice(0, 12)}…`);
+    }
+  }
+  return diffs.length ? diffs.join('; ') : undefined;
+}
