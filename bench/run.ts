@@ -19,6 +19,7 @@ const CASES: Record<string, () => Promise<{ default: BenchCase }>> = {
   merkle: () => import('./merkle.js'),
   coordinator: () => import('./coordinator.js'),
   swarm: () => import('./swarm.js'),
+  gateway: () => import('./gateway.js'),
   scheduler: () => import('./scheduler.js'),
   builder: () => import('./builder.js'),
   'portage-sign': () => import('./portage-sign.js'),

@@ -1,5 +1,6 @@
 /** A typed client for the coordinator API (api/v1.ts); signs every write with the caller's key. */
 import { BinswarmError } from '../errors.js';
+import type { OutputMetadata } from '../formats/output-metadata.js';
 import type { Envelope } from '../trust/dsse.js';
 import type { PrivateKey } from '../trust/keys.js';
 import { signRequest } from '../trust/request-signing.js';
@@ -7,6 +8,7 @@ import type { BuildConfig } from '../formats/build-config.js';
 import {
   MAX_BATCH,
   MAX_DEMAND,
+  MAX_METADATA_BATCH,
   type ArchiveReply,
   type AssignmentsReply,
   type AttestationAccepted,
@@ -38,6 +40,8 @@ export type ClientErrorCode = 'COORDINATOR_UNREACHABLE' | 'COORDINATOR_ERROR';
 
 export class CoordinatorClient {
   readonly base: string;
+  /** HTTP requests made (benchmarks and tests count them). */
+  requests = 0;
 
   constructor(base: string, private readonly key?: PrivateKey, private readonly timeoutMs = 30_000) {
     this.base = base.replace(/\/+$/, '');
@@ -51,6 +55,7 @@ export class CoordinatorClient {
       Object.assign(headers, signRequest(this.key, method, path, bytes), { 'content-type': 'application/json' });
     }
     let res: Response;
+    this.requests += 1;
     try {
       res = await fetch(this.base + path, { method, headers, body: method === 'POST' ? bytes : undefined, signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (e) {
@@ -142,6 +147,33 @@ export class CoordinatorClient {
   }
   async disputes(): Promise<DisputeReply[]> {
     return (await this.request<{ items: DisputeReply[] }>('GET', '/v1/disputes')).items;
+  }
+  submitCosignature(size: number, name: string, cosignature: string): Promise<{ size: number; witnesses: number }> {
+    return this.request('POST', '/v1/log/cosignatures', { size, name, cosignature });
+  }
+  submitOutputMetadata(outputDigest: string, sheet: OutputMetadata): Promise<{ stored: boolean }> {
+    return this.request('POST', `/v1/outputs/${outputDigest}/metadata`, sheet);
+  }
+  async outputMetadata(outputDigest: string): Promise<unknown | undefined> {
+    try {
+      return await this.request<unknown>('GET', `/v1/outputs/${outputDigest}/metadata`);
+    } catch (e) {
+      if ((e as BinswarmError).code === 'NOT_FOUND') return undefined;
+      throw e;
+    }
+  }
+  /** Sheets of many outputs (MAX_METADATA_BATCH per request); unverified: check each against its outputDigest. */
+  async outputMetadataBatch(digests: readonly string[]): Promise<Map<string, unknown>> {
+    const out = new Map<string, unknown>();
+    for (let at = 0; at < digests.length; at += MAX_METADATA_BATCH) {
+      const part = digests.slice(at, at + MAX_METADATA_BATCH);
+      const r = await this.request<{ items: Record<string, unknown> }>('GET', `/v1/outputs/metadata?digests=${part.join(',')}`).catch((e: BinswarmError): { items: Record<string, unknown> } => {
+        if (e.code === 'NOT_FOUND') return { items: {} };
+        throw e;
+      });
+      for (const d of part) if (r.items && Object.hasOwn(r.items, d)) out.set(d, r.items[d]);
+    }
+    return out;
   }
   /** Census: any number of configs, MAX_DEMAND per request. */
   async submitDemand(configs: readonly BuildConfig[]): Promise<DemandReply> {

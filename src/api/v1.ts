@@ -10,6 +10,8 @@ import type { Envelope } from '../trust/dsse.js';
 
 /** Attestations per batch request (about 1.5 KiB each, under the batch route's 4 MiB body limit). */
 export const MAX_BATCH = 500;
+/** Output metadata sheets per batch read (what a gateway refresh asks for at once). */
+export const MAX_METADATA_BATCH = 100;
 const hex64 = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
 const envelope = {
   type: 'object',
@@ -142,6 +144,21 @@ export const ROUTES = {
   checkpoint: { method: 'GET', url: '/v1/log/checkpoint', summary: 'Latest signed checkpoint (C2SP signed note, text/plain)', schema: {} },
   inclusion: { method: 'GET', url: '/v1/log/inclusion', summary: 'Inclusion proof of a leaf', schema: { querystring: { type: 'object', required: ['index', 'size'], properties: { index: { type: 'integer', minimum: 0 }, size: { type: 'integer', minimum: 1 } } } } },
   consistency: { method: 'GET', url: '/v1/log/consistency', summary: 'Consistency proof between two tree sizes', schema: { querystring: { type: 'object', required: ['from', 'to'], properties: { from: { type: 'integer', minimum: 0 }, to: { type: 'integer', minimum: 0 } } } } },
+  logCheckpoint: { method: 'GET', url: '/log/checkpoint', summary: 'C2SP tlog-tiles: the latest checkpoint with the witness cosignatures collected (text/plain, no-cache)', schema: {} },
+  logTile: { method: 'GET', url: '/log/tile/*', summary: 'C2SP tlog-tiles: hash tiles tile/<L>/<N>[.p/<W>] and entry bundles tile/entries/<N>[.p/<W>] (full tiles immutable)', schema: {} },
+  submitCosignature: {
+    method: 'POST', url: '/v1/log/cosignatures', summary: 'A witness submits its cosignature (C2SP tlog-cosignature line) of the checkpoint of one size; the request signer is the witness key', signed: true,
+    schema: { body: { type: 'object', additionalProperties: false, required: ['size', 'name', 'cosignature'], properties: { size: { type: 'integer', minimum: 1 }, name: { type: 'string', maxLength: 200, pattern: '^[^\\s+]+$' }, cosignature: { type: 'string', maxLength: 500 } } } },
+  },
+  submitOutputMetadata: {
+    method: 'POST', url: '/v1/outputs/:outputDigest/metadata', summary: 'The metadata sheet of an attested output (file listing, entry files, imageDigest), checked against outputDigest', signed: true, bodyLimit: 1024 * 1024,
+    schema: { params: { type: 'object', required: ['outputDigest'], properties: { outputDigest: hex64 } }, body: { type: 'object', additionalProperties: false, required: ['imageDigest', 'files'], properties: { imageDigest: hex64, files: { type: 'array', maxItems: 200, items: { type: 'object', additionalProperties: false, required: ['name', 'size', 'sha256'], properties: { name: { type: 'string', maxLength: 200 }, size: { type: 'integer', minimum: 0 }, sha256: hex64, content: { type: 'string', maxLength: 90000 } } } } } } },
+  },
+  outputMetadataBatch: {
+    method: 'GET', url: '/v1/outputs/metadata', summary: `Metadata sheets of up to ${MAX_METADATA_BATCH} outputs at once (comma-separated digests); outputs without one are left out`,
+    schema: { querystring: { type: 'object', additionalProperties: false, required: ['digests'], properties: { digests: { type: 'string', maxLength: MAX_METADATA_BATCH * 65, pattern: '^[0-9a-f]{64}(,[0-9a-f]{64})*$' } } } },
+  },
+  outputMetadata: { method: 'GET', url: '/v1/outputs/:outputDigest/metadata', summary: 'The metadata sheet of an output (verify it against the attested outputDigest)', schema: { params: { type: 'object', required: ['outputDigest'], properties: { outputDigest: hex64 } } } },
   leaves: { method: 'GET', url: '/v1/log/leaves', summary: 'Leaf data (base64) in [start, end)', schema: { querystring: { type: 'object', required: ['start', 'end'], properties: { start: { type: 'integer', minimum: 0 }, end: { type: 'integer', minimum: 0 } } } } },
   ...SCHEDULING_ROUTES,
 } satisfies Record<string, RouteSpec>;

@@ -142,6 +142,8 @@ export async function runJob(job: Job, opts: BuilderOptions, stopping: AbortSign
     await opts.sink.store(built.path, { sha256: archive.sha256, size: archive.size });
     await opts.client.announceHolder(archive.sha256, opts.sink.publicUrl);
     if (info.listings) await opts.client.uploadListing(info.outputDigest, info.listings);
+    // Lets gateways list this output before anyone downloads it; checked there against outputDigest.
+    await opts.client.submitOutputMetadata(info.outputDigest, info.outputMetadata);
     emit({ event: 'built', job: job.id, cpv: info.cpv, kind, outputDigest: info.outputDigest, archive: archive.sha256, seconds: seconds(), ...(accepted.dispute ? { dispute: accepted.dispute.outputDigests } : {}) });
     await report({ outcome: 'built', attestation: accepted.id });
     return { outcome: 'built', outputDigest: info.outputDigest };

@@ -28,12 +28,13 @@ const command: CliCommand = {
       .option('--ban-after <n>', 'distinct reporters after which a holder is no longer handed out', '2')
       .option('--probe-interval <seconds>', 'health-probe peers that gave a URL this often (0: off)', '30')
       .option('--mirror-ttl <seconds>', 'a mirror that has not re-registered for this long has left', '600')
+      .option('--witnesses <n>', 'cosignatures a checkpoint needs before /log/checkpoint publishes it', '0')
       .option('--log-level <level>', 'request log level (fatal, error, warn, info)', 'warn')
       .option('--verify-target <n>', 'distinct operators that must agree before verify jobs stop (the highest threshold any policy in use asks for)', '3')
       .option('--heartbeat <seconds>', 'builders heartbeat this often; a lease not renewed within 3x expires', '30')
       .option('--demand-half-life <days>', 'demand halves after this many days without a new census or request', '14')
       .addHelpText('after', '\nAPI description: GET /v1/openapi.json\n\nExample:\n  binswarm coordinator --data /var/lib/binswarm/coordinator --roots root.pub --listen 0.0.0.0:7600')
-      .action(async (o: { data: string; listen: string; db?: string; roots: string[]; origin: string; rateLimit: string; logLevel: string; banAfter: string; probeInterval: string; mirrorTtl: string; verifyTarget: string; heartbeat: string; demandHalfLife: string }) => {
+      .action(async (o: { data: string; listen: string; db?: string; roots: string[]; origin: string; rateLimit: string; logLevel: string; banAfter: string; probeInterval: string; mirrorTtl: string; witnesses: string; verifyTarget: string; heartbeat: string; demandHalfLife: string }) => {
         const { host, port } = parseListen(o.listen);
         const verifyTarget = positive(o.verifyTarget, '--verify-target', true);
         const heartbeatMs = positive(o.heartbeat, '--heartbeat') * 1000;
@@ -42,6 +43,7 @@ const command: CliCommand = {
         const { store, key, keyCreated } = await openCoordinatorState(o.data, o.db);
         const { app } = await buildCoordinatorApp({ store, key, roots, origin: o.origin, ratePerMinute: Number(o.rateLimit), logLevel: o.logLevel,
           tracker: { banAfterReports: Number(o.banAfter), mirrorTtlMs: Number(o.mirrorTtl) * 1000 }, probeIntervalMs: Number(o.probeInterval) * 1000 || undefined,
+          witnesses: Number(o.witnesses),
           scheduler: { verifyTarget, heartbeatMs, decay: { ...DEFAULT_DECAY, halfLifeMs } } });
         const url = await app.listen({ host, port });
         daemonLogger('coordinator').info({ url, store: store.kind, origin: o.origin, logKey: key.publicKey.id, keyCreated, roots: roots.length }, `coordinator on ${url}`);

@@ -113,9 +113,10 @@ async function runDemo(o: { dir: string; once?: boolean; port: string }): Promis
   writeFileSync(join(dir, 'policy.toml'), policyText);
   // Signed for Portage's own check with the key setup-portage will trust (DIR/gateway/gnupg).
   const signing = await openPortageSigning(join(dir, 'gateway'), {});
-  const gw = await Gateway.open({ coordinator, dataDir: join(dir, 'gateway'), policy: parsePolicy(policyText, dir), chost: CHOST, key: generateKey(), signForPortage: signing?.sign });
+  const gw = await Gateway.open({ coordinator, dataDir: join(dir, 'gateway'), policy: parsePolicy(policyText, dir), chost: CHOST, key: generateKey(), signForPortage: signing });
   const view = await gw.refresh();
-  for (const r of view.results) say(`   ${r.cpv.padEnd(26)} ${r.status.toUpperCase().padEnd(10)} ${r.why}`);
+  const decisions = gw.decisions();
+  for (const r of decisions) say(`   ${r.cpv.padEnd(26)} ${r.status.toUpperCase().padEnd(10)} ${r.why}`);
   const gwApp = buildGatewayApp(gw);
   const gateway = await gwApp.listen({ host: '127.0.0.1', port: Number(o.port) });
   say(`   binhost: ${gateway}/Packages lists ${view.packages.size} package(s): ${[...view.packages.keys()].join(', ') || '(none)'}`);
@@ -126,13 +127,14 @@ async function runDemo(o: { dir: string; once?: boolean; port: string }): Promis
   const close = async () => {
     await gwApp.close();
     await signing?.close();
+    await gw.close();
     for (const n of nodes) await n.close();
     await coordApp.close();
     await store.close();
   };
   if (o.once) {
     await close();
-    process.stdout.write(`${JSON.stringify({ served: [...view.packages.keys()], decisions: view.results.map((r) => ({ cpv: r.cpv, status: r.status, level: r.level })) })}\n`);
+    process.stdout.write(`${JSON.stringify({ served: [...view.packages.keys()], decisions: decisions.map((r) => ({ cpv: r.cpv, status: r.status, level: r.level })) })}\n`);
     return;
   }
   say('The network keeps running; Ctrl-C stops it.');

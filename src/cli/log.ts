@@ -8,6 +8,8 @@ import { leafHash, verifyInclusion } from '../log/merkle.js';
 import { acceptCheckpoint } from '../log/verifier.js';
 import { readJsonFile } from '../trust/files.js';
 import { readPrivateKey, readPublicKey } from '../trust/keys.js';
+import { TileClient } from '../api/tile-client.js';
+import { mirrorTiles } from '../log/mirror.js';
 import { collect, printJson, type CliCommand } from './common.js';
 
 async function readText(path: string): Promise<string> {
@@ -95,6 +97,22 @@ const command: CliCommand = {
         const text = await readText(o.checkpoint);
         acceptCheckpoint({ presented: text, trusted: o.trusted ? await readText(o.trusted) : undefined, proof: await readProof(o.proof), log: await logKey(o.logName, o.logKey) });
         process.stdout.write(cosign(text, o.name, await readPrivateKey(o.key), Math.floor(Date.now() / 1000)));
+      });
+    log
+      .command('export-tiles')
+      .description('Copy a tiled log (checkpoint, hash tiles, entry bundles) into a directory any static HTTP server can serve as <url>/; only new tiles are fetched, and the entries are checked against the checkpoint before it is written.')
+      .requiredOption('--log <url>', "the log's tile URL, e.g. http://coordinator:7600/log")
+      .requiredOption('--out <dir>', 'target directory (serve it as the log URL)')
+      .option('--json', 'print JSON')
+      .action(async (o: { log: string; out: string; json?: boolean }) => {
+        const client = new TileClient(o.log);
+        const tty = process.stderr.isTTY;
+        const r = await mirrorTiles({ checkpoint: () => client.checkpoint(), tile: (t) => client.tile(t) }, o.out, (done, total) => {
+          if (tty && (done % 64 === 0 || done === total)) process.stderr.write(`\rtiles ${done}/${total}`);
+        });
+        if (tty) process.stderr.write('\n');
+        if (o.json) printJson({ size: r.size, fetched: r.fetched, out: o.out });
+        else console.log(`exported log of size ${r.size} to ${o.out} (${r.fetched} tile(s) fetched)`);
       });
     return log;
   },

@@ -29,6 +29,7 @@ const COMMANDS: Record<string, Entry> = {
   mirror: { summary: 'Mirror role: status of a running mirror', load: () => import('./mirror.js') },
   gateway: { summary: 'Serve a Portage binhost of what your policy trusts', load: () => import('./gateway.js') },
   status: { summary: "Show this machine's roles, gateway, trust counts, checkpoint, contribution", load: () => import('./status.js') },
+  witness: { summary: 'Follow a log and cosign its checkpoints after checking consistency', load: () => import('./witness.js') },
   'setup-portage': { summary: "Point Portage at a gateway (binrepos.conf) and trust the gateway's signing key", load: () => import('./setup-portage.js') },
   log: { summary: 'Transparency log: verify checkpoints and proofs, cosign as a witness', load: () => import('./log.js') },
   census: { summary: 'Count what is installed here as build demand (prints what it would send)', load: () => import('./census.js') },

@@ -19,6 +19,7 @@ import { parseListen, untilSignal } from './listen.js';
 import { parseRoles } from './roles.js';
 import type { PortageSigningFlags } from './portage-signing.js';
 import { daemonLogger } from './logger.js';
+import { runWitness } from './witness.js';
 
 
 const command: CliCommand = {
@@ -32,6 +33,7 @@ const command: CliCommand = {
       .option('--listen <host:port>', 'blob server address', '127.0.0.1:7700')
       .option('--public-url <url>', 'how others reach this node (default: http://LISTEN)')
       .option('--roles <list>', 'comma-separated: consume (the default) and, each opt-in, contribute, sign, mirror, build, census, witness (see contrib/binswarm.toml)', 'consume')
+      .option('--witness-name <name>', 'role witness: the name your cosignatures carry (default: witness-<key id prefix>)')
       .option('--watch <pkgdir>', 'contribute this PKGDIR now and whenever it changes (role contribute)')
       .option('--watch-interval <seconds>', 'how often to look at the PKGDIR', '60')
       .option('--upload-rate <size>', 'upload limit per second for all uploads together, e.g. 20M (default: none)')
@@ -48,7 +50,7 @@ const command: CliCommand = {
       .option('--gpg-key <id>', 'gateway: signing key in that keyring')
       .option('--gpg-passphrase-file <file>', "gateway: the signing key's passphrase");
     return addBuildOptions(cmd)
-      .action(async (o: BuildFlags & { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; policy?: string; gatewayListen: string; chost: string; uploadRate?: string; maxUploads: string; downloadRate?: string; quota?: string; domain?: string; syncInterval: string } & PortageSigningFlags) => {
+      .action(async (o: BuildFlags & { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; policy?: string; gatewayListen: string; chost: string; uploadRate?: string; maxUploads: string; downloadRate?: string; quota?: string; domain?: string; syncInterval: string; witnessName?: string } & PortageSigningFlags) => {
         const roles: string[] = parseRoles(o.roles);
         const backend = backendFor(o, roles);
         const logger = daemonLogger('node');
@@ -110,9 +112,15 @@ const command: CliCommand = {
           if (timer) clearInterval(timer);
           await app.close();
         };
+        if (roles.includes('witness')) {
+          // The node key is the witness key: the coordinator checks cosignatures with the key that signs the request.
+          await runWitness({ coordinator: o.coordinator, data: `${o.data}/witness`, key: o.key, name: o.witnessName ?? `witness-${key.publicKey.id.slice(0, 16)}`, interval: '60' }, key);
+          await stopNode();
+          return;
+        }
         if (roles.includes('consume')) {
           if (!o.policy) throw new Error('role consume needs --policy');
-          await runGateway({ coordinator: o.coordinator, data: `${o.data}/gateway`, policy: o.policy, listen: o.gatewayListen, chost: o.chost, key: o.key, interval: '300', sign: o.sign, gpgHome: o.gpgHome, gpgKey: o.gpgKey, gpgPassphraseFile: o.gpgPassphraseFile });
+          await runGateway({ coordinator: o.coordinator, data: `${o.data}/gateway`, policy: o.policy, listen: o.gatewayListen, chost: o.chost, key: o.key, interval: '300', cacheSize: '10G', packageUse: [], sign: o.sign, gpgHome: o.gpgHome, gpgKey: o.gpgKey, gpgPassphraseFile: o.gpgPassphraseFile });
           await stopNode();
           return;
         }

@@ -8,7 +8,7 @@ interface GatewayStatus {
   checkpointSize: number | null;
   counts?: { listed: number; trusted: number; untrusted: number };
   contribution?: { packagesServed: number; bytesServed: number; cacheHits: number; fetched: number; fetchFailures: number };
-  served: unknown[];
+  listed?: unknown[];
 }
 
 export interface StatusReport {
@@ -39,7 +39,7 @@ export function statusReport(gatewayUrl: string, nodeUrl: string, gw: Awaited<Re
   return {
     // A gateway alone consumes; a node says what it opted into.
     roles: n?.roles ?? (g ? ['consume'] : null),
-    gateway: gw.ok ? { url: gatewayUrl, reachable: true, listed: g!.counts?.listed ?? g!.served.length } : { url: gatewayUrl, reachable: false, error: gw.error },
+    gateway: gw.ok ? { url: gatewayUrl, reachable: true, listed: g!.counts?.listed ?? g!.listed?.length ?? 0 } : { url: gatewayUrl, reachable: false, error: gw.error },
     trust: g?.counts ? { trusted: g.counts.trusted, untrusted: g.counts.untrusted } : null,
     checkpoint: g && verifiedAt && g.checkpointSize !== null ? { size: g.checkpointSize, verifiedAt, ageSeconds: Math.max(0, Math.round((now.getTime() - Date.parse(verifiedAt)) / 1000)) } : null,
     node: node.ok ? { url: nodeUrl, reachable: true, keyId: n!.keyId, publicUrl: n!.publicUrl } : { url: nodeUrl, reachable: false, error: node.error },

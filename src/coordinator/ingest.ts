@@ -9,6 +9,7 @@ import { BinswarmError, isBinswarmError } from '../errors.js';
 import { signCheckpoint } from '../log/checkpoint.js';
 import { decodeLeaf, encodeLeaf, type Leaf } from '../log/leaf.js';
 import { MerkleLog } from '../log/log.js';
+import { MAX_ENTRY } from '../log/tiles.js';
 import { canonicalEnvelope, type Envelope } from '../trust/dsse.js';
 import type { PrivateKey, PublicKey } from '../trust/keys.js';
 import { openAttestations, openCertificate, openRevocation, peekCertificate, peekRevocation, publicKeyOfRef, type Attestation, type Opened } from '../trust/statements.js';
@@ -92,6 +93,8 @@ class LeafBatch {
   async flush(): Promise<void> {
     if (this.leaves.length === 0) return;
     const datas = this.leaves.map(encodeLeaf);
+    // Entry bundles carry a uint16 length (tlog-tiles): a larger leaf could never be published.
+    for (const d of datas) if (d.length > MAX_ENTRY) throw new BinswarmError('LEAF_TOO_LARGE', `a log entry has at most ${MAX_ENTRY} bytes, this one ${d.length}`);
     const first = await new MerkleLog(this.tx.log).appendLeaves(datas);
     if (first !== this.base) throw new BinswarmError('STORE_CONFLICT', `log grew under a transaction (${this.base} → ${first})`);
     await this.tx.putLeaves(first, datas);

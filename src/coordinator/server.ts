@@ -10,7 +10,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { isBinswarmError, BinswarmError } from '../errors.js';
 import { MerkleLog } from '../log/log.js';
-import { ERROR_SCHEMA, ROUTES, type ArchiveReply, type AssignmentsReply, type Info, type PackageGroup, type PlacementReply, type RouteSpec } from '../api/v1.js';
+import { ERROR_SCHEMA, MAX_METADATA_BATCH, ROUTES, type ArchiveReply, type AssignmentsReply, type Info, type PackageGroup, type PlacementReply, type RouteSpec } from '../api/v1.js';
 import type { Envelope } from '../trust/dsse.js';
 import { writeKeyPair } from '../trust/files.js';
 import { generateKey, readPrivateKey, type PublicKey } from '../trust/keys.js';
@@ -23,12 +23,16 @@ import { registerSchedulingRoutes } from './routes-scheduling.js';
 import { SchedulerQueue, type SchedulerSettings } from './scheduler-queue.js';
 import { openStore } from './store/sql-store.js';
 import type { Store } from './store/types.js';
+import { registerTileRoutes, storeTiles } from './tiles.js';
+import { acceptCosignature, publishedCheckpoint } from './cosignatures.js';
+import { verifyOutputMetadata, type OutputMetadata } from '../formats/output-metadata.js';
 
 const STATUS: Record<string, number> = {
-  BAD_JSON: 400, BAD_REQUEST: 400, BAD_ENVELOPE: 400, BAD_STATEMENT: 400, BUILD_KEY_MISMATCH: 400, WRONG_PAYLOAD_TYPE: 400, KEY_MISMATCH: 400, STALE_ATTESTATION: 400, BAD_TREE_SIZE: 400, BAD_KEY: 400,
+  BAD_JSON: 400, BAD_REQUEST: 400, BAD_ENVELOPE: 400, BAD_STATEMENT: 400, BUILD_KEY_MISMATCH: 400, WRONG_PAYLOAD_TYPE: 400, KEY_MISMATCH: 400, STALE_ATTESTATION: 400, BAD_TREE_SIZE: 400, BAD_KEY: 400, LEAF_TOO_LARGE: 413,
   UNSIGNED: 401, BAD_REQUEST_SIGNATURE: 401, STALE_REQUEST: 401, REPLAYED: 401,
   BAD_SIGNATURE: 403, UNKNOWN_KEY: 403, UNKNOWN_ISSUER: 403, NOT_ALLOWED: 403, NOT_CERTIFIED: 403, KEY_REVOKED: 403, CERT_NOT_VALID: 403,
-  NOT_FOUND: 404, ARCHIVE_CONFLICT: 409, LEASE_LOST: 409, LISTING_MISMATCH: 400, BAD_LISTING: 400, BAD_RESULT: 400, NO_ROOTS: 409, BODY_TOO_LARGE: 413, RATE_LIMITED: 429, NOT_IMPLEMENTED: 501, STORE_UNAVAILABLE: 503,
+  NOT_FOUND: 404, BAD_OUTPUT_METADATA: 400, OUTPUT_METADATA_MISMATCH: 400, ARCHIVE_CONFLICT: 409, LEASE_LOST: 409, LISTING_MISMATCH: 400, BAD_LISTING: 400, BAD_RESULT: 400,
+  NO_ROOTS: 409, BODY_TOO_LARGE: 413, RATE_LIMITED: 429, NOT_IMPLEMENTED: 501, STORE_UNAVAILABLE: 503,
 };
 
 declare module 'fastify' {
@@ -53,6 +57,10 @@ export interface CoordinatorOptions {
   tracker?: Partial<TrackerPolicy>;
   /** Probe peers' /health this often (off when absent). */
   probeIntervalMs?: number;
+  /** How long one read of the published checkpoint is served to every follower (default 1 s; writes through this server drop it at once). */
+  checkpointTtlMs?: number;
+  /** Cosignatures a checkpoint needs before /log/checkpoint publishes it (0: the newest at once). */
+  witnesses?: number;
   /** Scheduler settings (verify target, heartbeat, demand half-life, …). */
   scheduler?: Partial<SchedulerSettings>;
   /** Randomness for verify assignment (tests inject a seeded one). */
@@ -137,8 +145,14 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     if (!(await opts.store.useNonce(signer.key.id, signer.nonce, signer.time + MAX_SKEW_MS, now()))) throw new BinswarmError('REPLAYED', 'this request was already received (replay)');
     req.signer = signer;
   };
+  // Writes drop the cached published checkpoint (set once the tile routes exist); reads pay no hook.
+  let dropCheckpoint = () => {};
   const route = <Q = unknown, B = unknown, P = unknown>(r: RouteSpec, handler: (req: FastifyRequest<{ Querystring: Q; Body: B; Params: P }>) => Promise<unknown>) => {
-    app.route({ method: r.method, url: r.url, schema: r.schema, ...(r.bodyLimit ? { bodyLimit: r.bodyLimit } : {}), ...(r.signed ? { preValidation: verifySigned } : {}), handler: handler as never });
+    app.route({
+      method: r.method, url: r.url, schema: r.schema, ...(r.bodyLimit ? { bodyLimit: r.bodyLimit } : {}), ...(r.signed ? { preValidation: verifySigned } : {}),
+      ...(r.method === 'POST' ? { onResponse: async () => dropCheckpoint() } : {}),
+      handler: handler as never,
+    });
   };
   const s = opts.store;
 
@@ -211,6 +225,30 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     const cp = await latestCheckpoint(coordinator);
     if (!cp) throw new BinswarmError('NOT_FOUND', 'the log is empty');
     return reply.type('text/plain; charset=utf-8').send(cp);
+  });
+  const checkpointChanged = registerTileRoutes(app, storeTiles(s), () => publishedCheckpoint(coordinator, opts.witnesses ?? 0), now, opts.checkpointTtlMs);
+  // A write here may grow the log or add a cosignature: the next read of /log/checkpoint sees it (other replicas within the TTL).
+  dropCheckpoint = checkpointChanged;
+  route<unknown, { size: number; name: string; cosignature: string }>(ROUTES.submitCosignature, async (req) => acceptCosignature(coordinator, req.signer!.key, req.body, now()));
+  route<unknown, OutputMetadata, { outputDigest: string }>(ROUTES.submitOutputMetadata, async (req) => {
+    if ((await s.archivesWithOutput(req.params.outputDigest)).length === 0) throw new BinswarmError('NOT_FOUND', 'no attestation names this output; submit one first');
+    const { sheet } = verifyOutputMetadata(req.body, req.params.outputDigest);
+    return { stored: await s.putOutputMetadata(req.params.outputDigest, JSON.stringify(sheet)) };
+  });
+  route<{ digests: string }>(ROUTES.outputMetadataBatch, async (req) => {
+    const digests = [...new Set(req.query.digests.split(','))];
+    if (digests.length > MAX_METADATA_BATCH) throw new BinswarmError('BAD_REQUEST', `at most ${MAX_METADATA_BATCH} digests per request`);
+    const items: Record<string, OutputMetadata> = {};
+    for (const d of digests) {
+      const body = await s.getOutputMetadata(d);
+      if (body) items[d] = JSON.parse(body) as OutputMetadata;
+    }
+    return { items };
+  });
+  route<unknown, unknown, { outputDigest: string }>(ROUTES.outputMetadata, async (req) => {
+    const body = await s.getOutputMetadata(req.params.outputDigest);
+    if (!body) throw new BinswarmError('NOT_FOUND', 'no metadata for this output');
+    return JSON.parse(body) as OutputMetadata;
   });
   route<{ index: number; size: number }>(ROUTES.inclusion, async (req) => ({ proof: (await new MerkleLog(s.log).inclusionProof(req.query.index, req.query.size)).map((h) => Buffer.from(h).toString('hex')) }));
   route<{ from: number; to: number }>(ROUTES.consistency, async (req) => ({ proof: (await new MerkleLog(s.log).consistencyProof(req.query.from, req.query.to)).map((h) => Buffer.from(h).toString('hex')) }));

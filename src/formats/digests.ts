@@ -106,6 +106,17 @@ export function metadataDigestOf(files: Map<string, Buffer>): string {
   return createHash('sha256').update(metadataListingOf(files)).digest('hex');
 }
 
+/**
+ * The same digest from a listing of (name, size, sha256): what a gateway
+ * checks before it believes metadata it did not read from an archive.
+ */
+export function metadataDigestOfListing(files: readonly { name: string; size: number; sha256: string }[]): string {
+  const sorted = files.filter((f) => !(f.name in METADATA_EXCLUDED)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const h = createHash('sha256').update(METADATA_TAG);
+  for (const f of sorted) h.update(JSON.stringify([f.name, f.size, f.sha256])).update('\n');
+  return h.digest('hex');
+}
+
 /** The canonical metadata listing: exactly the bytes metadataDigestOf hashes. */
 export function metadataListingOf(files: Map<string, Buffer>): string {
   const names = [...files.keys()].filter((k) => !(k in METADATA_EXCLUDED)).sort();

@@ -13,6 +13,7 @@ import { buildConfigOf, metadataDigestOf, metadataListingOf, outputDigestOf } fr
 import { DEFAULT_GPKG_LIMITS, readGpkg, type GpkgLimits } from './gpkg-read.js';
 import { digestImageTar } from './image-tar.js';
 import { parseMetadata, type PackageMetadata } from './metadata.js';
+import { outputMetadataOf, type OutputMetadata } from './output-metadata.js';
 import { asTypedStreamError, limitError } from './tar.js';
 import { readXpak } from './xpak.js';
 
@@ -47,6 +48,8 @@ export interface PackageInfo {
   configKey: string;
   buildConfig: BuildConfig;
   metadata: PackageMetadata;
+  /** What a gateway lists this output from without the archive (see output-metadata.ts). */
+  outputMetadata: OutputMetadata;
   /** The canonical listings imageDigest and metadataDigest hash (with `listings`). */
   listings?: { image: string; metadata: string };
 }
@@ -96,7 +99,7 @@ async function fileDigests(path: string, signal?: AbortSignal): Promise<{ sha256
   return { sha256, md5, sha1 };
 }
 
-async function inspectXpak(path: string, opts: InspectOptions): Promise<Omit<PackageInfo, 'metadataDigest' | 'outputDigest' | 'buildKey' | 'configKey' | 'buildConfig' | 'listings'> & { files: Map<string, Buffer>; imageListing: string | undefined }> {
+async function inspectXpak(path: string, opts: InspectOptions): Promise<Omit<PackageInfo, 'metadataDigest' | 'outputDigest' | 'buildKey' | 'configKey' | 'buildConfig' | 'outputMetadata' | 'listings'> & { files: Map<string, Buffer>; imageListing: string | undefined }> {
   const x = await readXpak(path);
   const metadata = parseMetadata(x.metadata, path);
   const limits = { ...DEFAULT_GPKG_LIMITS, ...opts.limits };
@@ -187,6 +190,7 @@ async function inspectUnchecked(path: string, opts: InspectOptions): Promise<Pac
     ...(opts.listings && imageListing !== undefined ? { listings: { image: imageListing, metadata: metadataListingOf(digestable) } } : {}),
     metadataDigest,
     outputDigest: outputDigestOf(base.imageDigest, metadataDigest),
+    outputMetadata: outputMetadataOf(base.imageDigest, digestable),
     buildKey: buildKeyOf(buildConfig),
     configKey: configKeyOf(buildConfig),
     buildConfig,

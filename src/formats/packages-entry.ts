@@ -36,9 +36,11 @@ const HEADER_DEFAULTS: Record<string, string> = { SLOT: '0' };
 export interface EntryOptions {
   /** Path of the archive relative to the binhost root, e.g. `app-misc/hello/hello-1.0-3.gpkg.tar`. */
   path: string;
-  size: number;
-  md5: string;
-  sha1: string;
+  /** Left out when undefined: the bytes are not known yet (a gateway that signs for Portage lists before it has signed). */
+  size?: number;
+  /** Left out when undefined: Portage then checks SIZE only (a gateway has verified the sha256 before serving). */
+  md5?: string;
+  sha1?: string;
   /** Overrides the metadata BUILD_ID (the gateway assigns its own, monotone per CPV). */
   buildId?: number;
   /** Overrides BUILD_TIME (a rebuild must look newer to `--rebuilt-binaries`). */
@@ -70,9 +72,9 @@ export function packagesEntryOf(md: PackageMetadata, opts: EntryOptions): Map<st
   const slot = md.subslot !== '' && md.subslot !== md.slot ? `${md.slot}/${md.subslot}` : md.slot;
   if (slot !== HEADER_DEFAULTS.SLOT) fields.SLOT = slot;
   if (md.chost !== '' && md.chost !== opts.header?.get('CHOST')) fields.CHOST = md.chost;
-  fields.MD5 = opts.md5;
-  fields.SHA1 = opts.sha1;
-  fields.SIZE = String(opts.size);
+  if (opts.md5 !== undefined) fields.MD5 = opts.md5;
+  if (opts.sha1 !== undefined) fields.SHA1 = opts.sha1;
+  if (opts.size !== undefined) fields.SIZE = String(opts.size);
   fields.PATH = opts.path;
 
   const entry = new Map<string, string>();

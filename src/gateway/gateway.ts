@@ -1,266 +1,296 @@
 /**
- * The consumer side: turn what the coordinator says into a Portage binhost
- * of exactly what the local policy trusts, verified locally.
+ * The consumer side: a Portage binhost of exactly what the local policy
+ * trusts and this system can use, kept up to date at the cost of what is
+ * new in the log.
  *
- * refresh(): checkpoint signature (+ witnesses) and consistency with the
- * last one seen → certificates, revocations, attestations for our CHOST,
- * each with an inclusion proof → evaluateTrust → for each trusted package,
- * the archive is fetched from holders, its sha256 checked as it streams,
- * then read completely (Manifest, digests) and its outputDigest compared
- * with the attested one. Only then does it get a Packages entry.
+ * refresh(): follow the tiled log from the last verified checkpoint
+ * (sync.ts), re-evaluate only the builds the new entries touch
+ * (evaluate-builds.ts), then list every trusted build of our CHOST whose
+ * verified metadata matches the local USE configuration. Nothing is
+ * downloaded to list a build; archives are fetched and verified when
+ * Portage asks (archive-cache.ts). The listing survives restarts in the
+ * local state and is served while the coordinator is away — up to the
+ * policy's max-staleness.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CoordinatorClient } from '../api/client.js';
-import type { PackageGroup, SignedEntry } from '../api/v1.js';
-import { BinswarmError, isBinswarmError } from '../errors.js';
-import { inspectPackage, type PackageInfo } from '../formats/inspect.js';
-import { packagesEntryOf } from '../formats/packages-entry.js';
+import { TileClient } from '../api/tile-client.js';
+import { BinswarmError } from '../errors.js';
 import { formatPackagesIndex, type PackagesIndex } from '../formats/packages-index.js';
-import { splitCpv } from '../formats/atom.js';
-import { openCheckpoint } from '../log/checkpoint.js';
-import { checkLogTimes, encodeLeaf, type StatementLeafType } from '../log/leaf.js';
-import { leafHash, verifyInclusion } from '../log/merkle.js';
-import { acceptCheckpoint } from '../log/verifier.js';
+import type { NamedKey } from '../trust/keys.js';
+import { LogForkError } from '../log/verifier.js';
 import { BlobStore } from '../transfer/blob-store.js';
 import type { BlobFetcher } from '../transfer/fetch-blob.js';
 import { SwarmFetcher } from '../transfer/swarm-fetcher.js';
-import { evaluateTrust, type LoggedStatement, type TrustResult } from '../trust/evaluate.js';
+import type { TrustResult } from '../trust/evaluate.js';
 import type { PrivateKey } from '../trust/keys.js';
-import { publicKeyFromRaw, type NamedKey } from '../trust/keys.js';
+import { publicKeyFromRaw } from '../trust/keys.js';
 import type { Policy } from '../trust/policy.js';
-import type { ServedCopy, SignForPortage } from './portage-signing.js';
-import { buildIdFor, loadState, saveState, type GatewayState } from './state.js';
+import { VerifyPool } from '../trust/verify-pool.js';
+import { ArchiveCache } from './archive-cache.js';
+import { evaluateBuilds, loadKeyStatements, type KeyStatements } from './evaluate-builds.js';
+import type { LocalUse } from './local-config.js';
+import { Listing } from './listing.js';
+import { LocalDb, type RefusedArchive } from './local-db.js';
+import type { PortageSigner, ServedCopy } from './portage-signing.js';
+import { selfCheck, syncLog } from './sync.js';
 
-export interface ServedPackage {
+export interface ListedPackage {
   path: string;
   cpv: string;
   buildId: number;
   archiveSha256: string;
-  /** The blob Portage gets: the archive itself, or its copy signed for Portage (size is the served size). */
-  servedSha256: string;
   size: number;
-  trust: TrustResult;
+  outputDigest: string;
+  buildKey: string;
+  level: number;
+  /** The attested piece root: the swarm checks every piece against it. */
+  pieceRoot?: string;
+  /** When signing for Portage: the signed copy listed in the entry (its SIZE/MD5/SHA1), once made. */
+  served?: ServedCopy;
 }
 
 export interface GatewayOptions {
   coordinator: string;
+  /** The tiled log's URL (default: <coordinator>/log); a mirror or CDN works as well. */
+  logUrl?: string;
   dataDir: string;
   policy: Policy;
   chost: string;
+  /** Local USE configuration; undefined lists every USE variant. */
+  localUse?: LocalUse;
+  /** Cap of the verified-archive cache, bytes. */
+  cacheBytes?: number;
   /** Signs holder reports; without it bad holders are only skipped. */
   key?: PrivateKey;
   fetcher?: BlobFetcher;
-  /** Portage's own signature check (portage-signing.ts): called once an archive is verified; its result is served instead. */
-  signForPortage?: SignForPortage;
-  now?: () => Date;
+  /** Portage's own signature check (portage-signing.ts): a verified archive is served as a copy signed with the local key. */
+  signForPortage?: PortageSigner;
+  now?: () => number;
   log?: (line: string) => void;
-}
-
-/** A trusted package whose archive this gateway will not list, and why (shown in `/-/status`). */
-export interface RefusedArchive {
-  cpv: string;
-  buildKey: string;
-  archive: string;
-  code: string;
-  reason: string;
 }
 
 export interface GatewayView {
   index: PackagesIndex;
-  packages: Map<string, ServedPackage>;
-  results: TrustResult[];
-  refused: RefusedArchive[];
-  refreshedAt: number;
+  packages: Map<string, ListedPackage>;
   checkpointSize: number;
+  /** When the checkpoint this view rests on was verified (ms). */
+  verifiedAt: number;
 }
 
-const HEADER_BASE: [string, string][] = [
-  ['ACCEPT_KEYWORDS', ''],
-  ['VERSION', '0'],
-];
+export interface RefreshProblem {
+  code: string;
+  message: string;
+  at: number;
+}
 
 export class Gateway {
   private view: GatewayView | undefined;
-  private readonly client: CoordinatorClient;
-  /** Archives already read completely, by sha256 (content-addressed, so the reading stays true; the server re-checks bytes before serving). */
-  private readonly inspected = new Map<string, PackageInfo>();
-  /**
-   * Archives refused after reading (hostile entries, corrupt, another output
-   * than attested), by sha256: the verdict on those bytes cannot change, so
-   * they are not fetched again. E.g. a package attested before the image
-   * entry rule existed.
-   */
-  private readonly refusedArchives = new Map<string, { code: string; reason: string }>();
+  private keys: KeyStatements | undefined;
+  private logKey: NamedKey | undefined;
+  readonly client: CoordinatorClient;
+  readonly tiles: TileClient;
+  readonly archives: ArchiveCache;
+  private readonly pool = new VerifyPool();
+  private readonly now: () => number;
+  /** Why the last refresh failed (cleared by a good one). */
+  lastProblem: RefreshProblem | undefined;
+  private readonly listing: Listing;
+  private formatted: { view: GatewayView; text: string } | undefined;
   /** For /metrics and `binswarm status`: archives found in the cache vs fetched from holders. */
   readonly stats = { cacheHits: 0, fetched: 0, fetchFailures: 0 };
+  /** Signed copies being made, by archive: two requests for one package sign once. */
+  private readonly signing = new Map<string, Promise<ServedCopy>>();
+  /** What the last good refresh did. */
+  lastRefresh: { from: number; size: number; reevaluated: number; verified: number } | undefined;
+
   private constructor(
     private readonly opts: GatewayOptions,
     readonly store: BlobStore,
-    private state: GatewayState,
-    private readonly fetcher: BlobFetcher,
+    readonly db: LocalDb,
   ) {
+    this.now = opts.now ?? Date.now;
     this.client = new CoordinatorClient(opts.coordinator, opts.key);
+    this.tiles = new TileClient(opts.logUrl ?? `${opts.coordinator.replace(/\/+$/, '')}/log`);
+    this.listing = new Listing(db, this.client, { chost: opts.chost, localUse: opts.localUse, now: this.now, say: (l) => this.say(l), signedCopy: opts.signForPortage ? (sha) => opts.signForPortage!.copyOf(sha) : undefined });
+    this.archives = new ArchiveCache(store, db, opts.fetcher ?? new SwarmFetcher(store, { client: new CoordinatorClient(opts.coordinator) }), this.client, opts.cacheBytes ?? 10 * 1024 ** 3, this.now, (l) => this.say(l));
   }
 
   static async open(opts: GatewayOptions): Promise<Gateway> {
+    mkdirSync(opts.dataDir, { recursive: true });
     const store = await BlobStore.open(opts.dataDir);
-    return new Gateway(opts, store, await loadState(opts.dataDir), opts.fetcher ?? new SwarmFetcher(store, { client: new CoordinatorClient(opts.coordinator) }));
+    let db = LocalDb.open(opts.dataDir);
+    const known = opts.policy.log ?? storedLogKey(db);
+    const why = known ? selfCheck(db, known) : undefined;
+    if (why) {
+      // Never trusted blindly: a state that fails its own checks is rebuilt from the log.
+      opts.log?.(`local state failed its own check (${why}); rebuilding it from the log`);
+      db.close();
+      LocalDb.reset(opts.dataDir);
+      db = LocalDb.open(opts.dataDir);
+    }
+    const gw = new Gateway(opts, store, db);
+    if (db.get('checkpoint')) gw.view = await gw.listing.update(undefined, false);
+    return gw;
   }
 
-  current(): GatewayView | undefined {
-    return this.view;
+  async close(): Promise<void> {
+    await this.pool.close();
+    this.db.close();
   }
 
   private say(line: string): void {
     this.opts.log?.(line);
   }
 
-  /** Verifies the coordinator's new checkpoint against the last one we trusted. */
-  private async checkpoint(): Promise<{ text: string; size: number; root: Uint8Array }> {
+  /** The log key: the policy's, else the one first seen (trust on first use, never silently changed after). */
+  private async resolveLogKey(): Promise<NamedKey> {
+    if (this.opts.policy.log) return this.opts.policy.log;
+    if (this.logKey) return this.logKey;
+    const stored = storedLogKey(this.db);
+    if (stored) return (this.logKey = stored);
     const info = await this.client.info();
-    const configured = this.opts.policy.log;
-    const logKey: NamedKey = configured ?? { name: info.logKeyName, key: publicKeyFromRaw(Buffer.from(this.state.logKey ?? info.logKey, 'base64')) };
-    if (configured && configured.key.raw.toString('base64') !== info.logKey) {
-      throw new BinswarmError('LOG_KEY_MISMATCH', 'the coordinator signs with another key than your policy names');
-    }
-    // Trust on first use when the policy names no log key; never silently after.
-    if (!configured && this.state.logKey && this.state.logKey !== info.logKey) throw new BinswarmError('LOG_KEY_MISMATCH', 'the coordinator changed its log key since this gateway first saw it');
-    const text = await this.client.checkpoint();
-    const presented = openCheckpoint(text, logKey);
-    const trusted = this.state.checkpoint;
-    const from = trusted ? openCheckpoint(trusted, logKey).checkpoint.size : 0;
-    const proof = trusted && from < presented.checkpoint.size ? await this.client.consistencyProof(from, presented.checkpoint.size) : [];
-    const accepted = acceptCheckpoint({ trusted, presented: text, proof, log: logKey, witnessPolicy: { witnesses: this.opts.policy.witnesses.keys, required: this.opts.policy.witnesses.required } });
-    this.state.logKey = info.logKey;
-    this.state.checkpoint = text;
-    return { text, size: accepted.checkpoint.size, root: accepted.checkpoint.root };
+    this.db.set('logKey', info.logKey);
+    this.db.set('logKeyName', info.logKeyName);
+    return (this.logKey = { name: info.logKeyName, key: publicKeyFromRaw(Buffer.from(info.logKey, 'base64')) });
   }
 
-  /** Keeps only entries proven to be in the log, with the receipt time their leaf proves. */
-  private async proveIncluded(entries: SignedEntry[], type: StatementLeafType, cp: { size: number; root: Uint8Array }): Promise<LoggedStatement[]> {
-    const out: LoggedStatement[] = [];
-    for (const e of entries) {
-      if (e.logIndex >= cp.size) continue; // newer than our checkpoint: next refresh
-      // The server sends the content again each time, so each time it is proven again.
-      // The logTime is inside the leaf: a coordinator that lies about it fails the proof.
-      try {
-        const leaf = leafHash(encodeLeaf({ type, envelope: e.envelope, logTime: e.logTime }));
-        verifyInclusion(e.logIndex, cp.size, leaf, await this.client.inclusionProof(e.logIndex, cp.size), cp.root);
-        out.push({ envelope: e.envelope, logTime: e.logTime, logIndex: e.logIndex });
-      } catch (err) {
-        this.say(`not in the log, ignored: ${type} at index ${e.logIndex}: ${(err as Error).message}`);
-      }
+  /** One refresh; on failure the last verified view stays and the reason is kept for /-/status. */
+  async refresh(signal?: AbortSignal): Promise<GatewayView> {
+    try {
+      const log = await this.resolveLogKey();
+      const r = await syncLog(this.db, this.tiles, { log, witnesses: { witnesses: this.opts.policy.witnesses.keys, required: this.opts.policy.witnesses.required }, chost: this.opts.chost, now: this.now, signal });
+      if (r.keysChanged || !this.keys) this.keys = loadKeyStatements(this.db);
+      // A certificate or revocation can change any build: with keys changed on a first sync, everything is new anyway.
+      const touched = r.touched === 'all' ? this.db.allBuildKeys(this.opts.chost) : [...r.touched];
+      const { verified } = await evaluateBuilds(this.db, touched, { policy: this.opts.policy, chost: this.opts.chost, pool: this.pool, now: new Date(this.now()), keys: this.keys });
+      this.view = await this.listing.update(r.touched === 'all' ? undefined : touched, true);
+      this.lastProblem = undefined;
+      this.lastRefresh = { from: r.from, size: r.size, reevaluated: touched.length, verified };
+      this.say(`refreshed: checkpoint ${r.from} → ${r.size}, ${touched.length} build(s) re-evaluated, ${verified} signature(s) verified, ${this.view.packages.size} listed`);
+      return this.view;
+    } catch (e) {
+      const err = e as BinswarmError;
+      this.lastProblem = { code: err.code ?? 'INTERNAL', message: err.message, at: this.now() };
+      if (e instanceof LogForkError) this.keepEvidence(e);
+      this.say(`refresh failed, still serving the last verified view: ${err.message}`);
+      throw e;
     }
-    return out;
   }
 
-  async refresh(): Promise<GatewayView> {
-    const cp = await this.checkpoint();
-    const [certs, revs, groups] = await Promise.all([this.client.certificates(), this.client.revocations(), this.client.packages({ chost: this.opts.chost })]);
-    const certificates = await this.proveIncluded(certs, 'certificate', cp);
-    const revocations = await this.proveIncluded(revs, 'revocation', cp);
-    const attestations = await this.proveIncluded(groups.flatMap((g: PackageGroup) => g.attestations), 'attestation', cp);
-    // Receipt times never go back along the log; a log where they do is refused whole (LOG_TIME_BACKWARDS).
-    const proven = new Map([...certificates, ...revocations, ...attestations].map((s) => [s.logIndex!, { logIndex: s.logIndex!, logTime: s.logTime! }]));
-    checkLogTimes([...proven.values()].sort((a, b) => a.logIndex - b.logIndex));
-    const results = evaluateTrust({ attestations, certificates, revocations, policy: this.opts.policy, now: this.opts.now?.() ?? new Date() });
-    const packages = new Map<string, ServedPackage>();
-    const entries: Map<string, string>[] = [];
-    const refused: RefusedArchive[] = [];
-    for (const r of results) {
-      if (r.status !== 'trusted' || r.chost !== this.opts.chost || !r.outputDigest) continue;
-      const support = r.outputs.find((o) => o.outputDigest === r.outputDigest)!;
-      const served = await this.materialise(r, support.archives, refused);
-      if (!served) continue;
-      packages.set(served.pkg.path, served.pkg);
-      entries.push(served.entry);
+  private keepEvidence(e: LogForkError): void {
+    const dir = join(this.opts.dataDir, 'evidence');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `fork-${this.now()}.json`), JSON.stringify({ message: e.message, ...e.evidence }, null, 2));
+  }
+
+  /**
+   * The archive of a listed package, fetched and verified if needed. When it
+   * is refused, the build is listed again from another archive of the same
+   * output, or not at all.
+   */
+  async archiveFor(p: ListedPackage, signal?: AbortSignal): Promise<void> {
+    const cached = await this.store.has(p.archiveSha256);
+    try {
+      await this.archives.ensure(p, signal);
+      if (cached) this.stats.cacheHits++;
+      else this.stats.fetched++;
+    } catch (e) {
+      this.stats.fetchFailures++;
+      if (this.db.refusedOf(p.archiveSha256)) this.view = await this.listing.update([p.buildKey], false);
+      throw e;
     }
-    entries.sort((a, b) => (a.get('CPV')! + a.get('BUILD_ID')).localeCompare(b.get('CPV')! + b.get('BUILD_ID')));
-    const headerRows: [string, string][] = [...HEADER_BASE, ['CHOST', this.opts.chost], ['PACKAGES', String(entries.length)], ['TIMESTAMP', String(Math.floor(Date.now() / 1000))]];
-    const header = new Map<string, string>(headerRows.sort(([a], [b]) => a.localeCompare(b)));
-    await saveState(this.opts.dataDir, this.state);
-    this.view = { index: { header, packages: entries }, packages, results, refused, refreshedAt: Date.now(), checkpointSize: cp.size };
-    this.say(`refreshed: checkpoint ${cp.size}, ${results.length} build(s) seen, ${packages.size} served`);
+  }
+
+  /** True when Portage gets copies signed with the local key. */
+  get signsForPortage(): boolean {
+    return this.opts.signForPortage !== undefined;
+  }
+
+  /**
+   * The signed copy to serve for a listed package: the one already made (it
+   * outlives the archive in the cache), else the archive is fetched, verified
+   * and signed now, and the build is listed again with the copy's
+   * SIZE/MD5/SHA1 (TIMESTAMP rises, so Portage re-reads the index).
+   */
+  async signedCopyFor(p: ListedPackage, signal?: AbortSignal): Promise<ServedCopy> {
+    const signer = this.opts.signForPortage;
+    if (!signer) throw new BinswarmError('INTERNAL', 'this gateway does not sign for Portage');
+    const known = signer.copyOf(p.archiveSha256);
+    if (known && (await this.store.has(known.sha256))) return known;
+    let pending = this.signing.get(p.archiveSha256);
+    if (!pending) {
+      pending = (async () => {
+        await this.archiveFor(p, signal);
+        return signer.sign({ path: this.store.path(p.archiveSha256), sha256: p.archiveSha256, outputDigest: p.outputDigest, buildKey: p.buildKey });
+      })().finally(() => this.signing.delete(p.archiveSha256));
+      this.signing.set(p.archiveSha256, pending);
+    }
+    const copy = await pending;
+    if (p.served?.sha256 !== copy.sha256) this.view = await this.listing.update([p.buildKey], false);
+    return copy;
+  }
+
+  /** Trusted packages whose archive was read and refused (/-/status). */
+  refused(): RefusedArchive[] {
+    return this.db.refusedList();
+  }
+
+  current(): GatewayView | undefined {
     return this.view;
   }
 
-  /** Fetches (if needed) and fully verifies one archive of a trusted output. */
-  private async materialise(r: TrustResult, archives: { sha256: string; size: number }[], refused: RefusedArchive[]): Promise<{ pkg: ServedPackage; entry: Map<string, string> } | undefined> {
-    const refuse = async (sha256: string, code: string, reason: string) => {
-      this.say(`${r.cpv}: archive ${sha256.slice(0, 16)}… not listed: ${reason} [${code}]`);
-      this.refusedArchives.set(sha256, { code, reason });
-      this.inspected.delete(sha256);
-      refused.push({ cpv: r.cpv, buildKey: r.buildKey, archive: sha256, code, reason });
-      await this.store.remove(sha256);
-    };
-    for (const a of archives) {
-      const known = this.refusedArchives.get(a.sha256);
-      if (known) {
-        refused.push({ cpv: r.cpv, buildKey: r.buildKey, archive: a.sha256, ...known });
-        continue;
-      }
-      if (!(await this.store.has(a.sha256))) {
-        const info = await this.client.archive(a.sha256);
-        const holders = (info?.holders ?? []).map((h) => ({ url: h.url, peer: h.peer }));
-        try {
-          const got = await this.fetcher.fetch(a.sha256, a.size, holders);
-          this.stats.fetched++;
-          for (const bad of got.badHolders) await this.report(a.sha256, bad.holder.peer, bad.reason);
-        } catch (e) {
-          this.stats.fetchFailures++;
-          this.say(`${r.cpv}: ${(e as Error).message}`);
-          continue;
-        }
-      } else if (!this.inspected.has(a.sha256)) this.stats.cacheHits++;
-      let info = this.inspected.get(a.sha256);
-      try {
-        info ??= await inspectPackage(this.store.path(a.sha256), { portageDigests: true, format: 'gpkg' });
-      } catch (e) {
-        // A missing decompressor says nothing about the archive: drop it, but try again next time.
-        if (!isBinswarmError(e) || e.code === 'COMPRESSOR_MISSING') {
-          this.say(`${r.cpv}: archive ${a.sha256.slice(0, 16)}… could not be read (${(e as Error).message}); dropped`);
-          await this.store.remove(a.sha256);
-        } else await refuse(a.sha256, e.code, e.message);
-        continue;
-      }
-      if (info.outputDigest !== r.outputDigest || info.buildKey !== r.buildKey) {
-        await refuse(a.sha256, 'OUTPUT_MISMATCH', 'the archive does not contain the attested output');
-        continue;
-      }
-      this.inspected.set(a.sha256, info);
-      let served: ServedCopy = { sha256: a.sha256, size: info.archive.size, md5: info.md5!, sha1: info.sha1! };
-      if (this.opts.signForPortage) {
-        try {
-          served = await this.opts.signForPortage({ path: this.store.path(a.sha256), sha256: a.sha256, outputDigest: info.outputDigest, buildKey: info.buildKey });
-        } catch (e) {
-          this.say(`${r.cpv}: could not sign for Portage (${(e as Error).message}); not served`);
-          continue;
-        }
-      }
-      const buildId = buildIdFor(this.state, info.cpv, a.sha256);
-      const rel = `${info.category}/${splitCpv(info.cpv).pn}/${info.pf}-${buildId}.gpkg.tar`;
-      // Portage requires MTIME on remote entries (it compares it with a cached file); BUILD_TIME is stable.
-      const entry = packagesEntryOf(info.metadata, { path: rel, size: served.size, md5: served.md5, sha1: served.sha1, buildId, mtime: info.metadata.buildTime ?? 0, header: new Map([['CHOST', this.opts.chost]]) });
-      return { pkg: { path: rel, cpv: info.cpv, buildId, archiveSha256: a.sha256, servedSha256: served.sha256, size: served.size, trust: r }, entry };
+  /** Why Packages cannot be served now, or undefined when it can. */
+  unservable(): { code: string; message: string } | undefined {
+    if (!this.view) return { code: 'NOT_READY', message: 'the gateway has no verified view of the log yet' };
+    const age = this.now() - this.view.verifiedAt;
+    if (age > this.opts.policy.maxStalenessMs) {
+      return { code: 'STALE', message: `the last verified checkpoint is ${Math.round(age / 1000)} s old, over the policy's max-staleness of ${Math.round(this.opts.policy.maxStalenessMs / 1000)} s${this.lastProblem ? `; last refresh failed: ${this.lastProblem.message}` : ''}` };
     }
     return undefined;
   }
 
-  private async report(sha256: string, peer: string, reason: string): Promise<void> {
-    this.say(`holder ${peer.slice(0, 12)} served bad bytes for ${sha256.slice(0, 16)}…: ${reason}`);
-    if (this.opts.key) await this.client.reportHolder(sha256, peer, reason).catch(() => undefined);
-  }
-
   packagesText(): string {
-    if (!this.view) throw new BinswarmError('NOT_READY', 'gateway has not refreshed yet');
-    return formatPackagesIndex(this.view.index);
+    const why = this.unservable();
+    if (why) throw new BinswarmError(why.code, why.message);
+    // Formatted once per view, not per request.
+    if (this.formatted?.view !== this.view) this.formatted = { view: this.view!, text: formatPackagesIndex(this.view!.index) };
+    return this.formatted!.text;
   }
 
-  /** Where Portage's request for `rel` is served from, after re-checking the blob. */
-  lookup(rel: string): ServedPackage | undefined {
+  lookup(rel: string): ListedPackage | undefined {
+    if (this.unservable()) return undefined;
     return this.view?.packages.get(rel);
   }
 
-  blobPath(p: ServedPackage): string {
-    return this.store.path(p.servedSha256);
+  blobPath(p: ListedPackage): string {
+    return this.store.path(p.archiveSha256);
   }
+
+  /** The stored trust decisions of our CHOST, in full. */
+  results(): TrustResult[] {
+    return this.db.builds(this.opts.chost).map((b) => JSON.parse(b.result) as TrustResult);
+  }
+
+  /** Listed packages and trusted/untrusted builds of our CHOST (/-/status, /metrics). */
+  counts(): { listed: number; trusted: number; untrusted: number } {
+    const rows = this.db.builds(this.opts.chost);
+    const trusted = rows.filter((b) => b.status === 'trusted').length;
+    return { listed: this.view?.packages.size ?? 0, trusted, untrusted: rows.length - trusted };
+  }
+
+  /** Decisions for /-/status (of our CHOST). */
+  decisions(): { cpv: string; buildKey: string; status: string; level: number; required: unknown; why: string }[] {
+    return this.db.builds(this.opts.chost).map((b) => {
+      const r = JSON.parse(b.result) as TrustResult;
+      return { cpv: r.cpv, buildKey: r.buildKey, status: r.status, level: r.level, required: r.required, why: r.why };
+    }).sort((a, b) => a.cpv.localeCompare(b.cpv) || a.buildKey.localeCompare(b.buildKey));
+  }
+}
+
+function storedLogKey(db: LocalDb): NamedKey | undefined {
+  const key = db.get('logKey');
+  const name = db.get('logKeyName');
+  return key && name ? { name, key: publicKeyFromRaw(Buffer.from(key, 'base64')) } : undefined;
 }

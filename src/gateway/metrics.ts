@@ -12,10 +12,9 @@ export const PACKAGE_ROUTE = '/:cat/:pn/:file';
 
 export function registerGatewayMetrics(app: FastifyInstance, gw: Gateway): { bytesServed: () => number; packagesServed: () => number } {
   const m = registerMetrics(app, 'gateway');
-  const count = (status: string) => gw.current()?.results.filter((r) => r.status === status).length ?? 0;
   m.gauge('binswarm_gateway_packages_listed', 'Packages in the Packages index Portage sees', () => gw.current()?.packages.size ?? 0);
-  m.gauge('binswarm_gateway_builds_trusted', 'Builds your policy trusts', () => count('trusted'));
-  m.gauge('binswarm_gateway_builds_untrusted', 'Builds seen that your policy does not trust (too few operators, disputed, opted out)', () => (gw.current()?.results.length ?? 0) - count('trusted'));
+  m.gauge('binswarm_gateway_builds_trusted', 'Builds your policy trusts', () => gw.counts().trusted);
+  m.gauge('binswarm_gateway_builds_untrusted', 'Builds seen that your policy does not trust (too few operators, disputed, opted out)', () => gw.counts().untrusted);
   m.gauge('binswarm_gateway_checkpoint_size', 'Size of the last verified log checkpoint', () => gw.current()?.checkpointSize ?? 0);
   m.gauge('binswarm_gateway_cache_hits', 'Archives found already verified in the local cache', () => gw.stats.cacheHits);
   m.gauge('binswarm_gateway_fetches', 'Archives fetched from holders', () => gw.stats.fetched);

@@ -33,11 +33,17 @@ export interface VerifiedArchive {
 
 export type SignForPortage = (archive: VerifiedArchive) => Promise<ServedCopy>;
 
+/** What the gateway needs of the signing: make the copy, and which copy an archive already has (for its Packages entry). */
+export interface PortageSigner {
+  sign: SignForPortage;
+  copyOf(archiveSha256: string): ServedCopy | undefined;
+}
+
 /** Default keyring of a gateway: DATA/gnupg (made by setup-portage, or by the first start). */
 export const gatewayGnupgHome = (dataDir: string): string => join(dataDir, 'gnupg');
 export const GATEWAY_KEY_UID = 'binswarm gateway (signs what your policy accepted) <binswarm-gateway@localhost>';
 
-export class PortageSigning {
+export class PortageSigning implements PortageSigner {
   private copies: Record<string, ServedCopy> | undefined;
   private constructor(
     private readonly dataDir: string,
@@ -50,11 +56,20 @@ export class PortageSigning {
     const g = new Gpg(gpg);
     if (!gpg.key) await g.ensureKey(GATEWAY_KEY_UID);
     await g.signingKey();
-    return new PortageSigning(dataDir, store, g);
+    const s = new PortageSigning(dataDir, store, g);
+    await s.load();
+    return s;
   }
 
-  static withSigner(dataDir: string, store: BlobStore, signer: GpkgSigner): PortageSigning {
-    return new PortageSigning(dataDir, store, signer);
+  static async withSigner(dataDir: string, store: BlobStore, signer: GpkgSigner): Promise<PortageSigning> {
+    const s = new PortageSigning(dataDir, store, signer);
+    await s.load();
+    return s;
+  }
+
+  /** The signed copy already made of an archive, if any (loaded at open). */
+  copyOf(archiveSha256: string): ServedCopy | undefined {
+    return this.copies?.[archiveSha256];
   }
 
   private file(): string {

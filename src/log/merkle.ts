@@ -3,6 +3,7 @@
  * functions. Leaves are hashed with a 0x00 prefix and interior nodes with
  * 0x01, so a leaf can never be passed off as a node (second preimages).
  */
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { BinswarmError } from '../errors.js';
 
@@ -17,6 +18,31 @@ export function leafHash(data: Uint8Array): Uint8Array {
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   return createHash('sha256').update(NODE).update(left).update(right).digest();
+}
+
+// One-shot hashing (node:crypto hash(), Node ≥ 20.12) costs a fraction of a
+// Hash object for 65 bytes; a log follower computes about one node per leaf.
+const oneShot = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'buffer') => Buffer }).hash;
+const pair = Buffer.alloc(65, 1);
+
+/** nodeHash, faster when called in a loop (same result). */
+export function nodeHashFast(left: Uint8Array, right: Uint8Array): Uint8Array {
+  if (!oneShot) return nodeHash(left, right);
+  pair.set(left, 1);
+  pair.set(right, 33);
+  return oneShot('sha256', pair, 'buffer');
+}
+
+/**
+ * leafHash of `data`, where the byte just before `data` in its buffer may be
+ * overwritten (an entry bundle's length prefix, no longer needed once the
+ * bundle is split): the 0x00 prefix is written there and hashed in place.
+ */
+export function leafHashInPlace(data: Uint8Array): Uint8Array {
+  if (!oneShot || data.byteOffset === 0) return leafHash(data);
+  const withPrefix = new Uint8Array(data.buffer, data.byteOffset - 1, data.byteLength + 1);
+  withPrefix[0] = 0;
+  return oneShot('sha256', withPrefix, 'buffer');
 }
 
 /** Root of the empty tree: sha256 of nothing. */

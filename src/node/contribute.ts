@@ -71,6 +71,8 @@ export async function publishPkgdir(pkgdir: string, opts: PublishOptions): Promi
       await client.announceHolder(x.info.archive.sha256, opts.publicUrl!);
       action = x.existing ? 'served-copy' : 'uploaded';
     }
+    // Lets gateways list this output before anyone downloads it; checked there against outputDigest.
+    await client.submitOutputMetadata(x.info.outputDigest, x.info.outputMetadata);
     const accepted = r.ok;
     out.push({ cpv: x.info.cpv, outputDigest: x.info.outputDigest, archive: x.archive, action, logIndex: accepted.logIndex, binrev: accepted.binrev, ...(accepted.dispute ? { dispute: accepted.dispute.outputDigests } : {}) });
   }

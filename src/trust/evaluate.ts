@@ -12,7 +12,7 @@ import type { Envelope } from './dsse.js';
 import type { PublicKey } from './keys.js';
 import { describePosition, iso, MAX_SIGNER_SKEW_MS, positionOf, revokedFor, type DecidingTime, type LoggedStatement, type LogPosition, type RevocationEntry } from './log-time.js';
 import { thresholdFor, type Policy, type Threshold } from './policy.js';
-import { openAttestation, openCertificate, openRevocation, peekCertificate, peekRevocation, publicKeyOfRef, type Attestation, type Certificate } from './statements.js';
+import { openAttestation, openVerifiedAttestation, openCertificate, openRevocation, peekCertificate, peekRevocation, publicKeyOfRef, type Attestation, type Certificate } from './statements.js';
 
 export { MAX_SIGNER_SKEW_MS, type LoggedStatement } from './log-time.js';
 
@@ -71,6 +71,10 @@ export interface TrustInput {
   revocations: LoggedStatement[];
   policy: Pick<Policy, 'roots' | 'threshold' | 'overrides' | 'onDispute'>;
   now: Date;
+  /** Attestation envelopes (by identity) whose signatures the caller verified already: not verified again. */
+  verified?: ReadonlySet<unknown>;
+  /** Attestations the caller opened (schema, signature) already, by envelope identity: taken as they are. */
+  opened?: ReadonlyMap<unknown, Attestation>;
 }
 
 interface ValidCert {
@@ -158,12 +162,12 @@ interface Counted {
 
 type Judged = { verdict: AttestationVerdict; counted?: Counted; statement?: Attestation };
 
-function judge(s: LoggedStatement, ctx: Chains, now: number): Judged {
+function judge(s: LoggedStatement, ctx: Chains, now: number, verified?: ReadonlySet<unknown>, opened?: ReadonlyMap<unknown, Attestation>): Judged {
   const at = positionOf(s, now);
   const where = { logTime: iso(at.logTime), logIndex: at.logIndex, logTimeFrom: at.fromLog ? ('log' as const) : ('now' as const) };
   let statement: Attestation;
   try {
-    statement = openAttestation(s.envelope).statement;
+    statement = opened?.get(s.envelope) ?? (verified?.has(s.envelope) ? openVerifiedAttestation(s.envelope) : openAttestation(s.envelope).statement);
   } catch (e) {
     return { verdict: { builder: '?', ...where, decidedBy: 'log-time', counted: false, reason: `invalid attestation: ${(e as Error).message}` } };
   }
@@ -211,7 +215,7 @@ export function evaluateTrust(input: TrustInput): TrustResult[] {
   const groups = new Map<string, { first: Attestation; verdicts: AttestationVerdict[]; counted: Counted[] }>();
   const orphans: AttestationVerdict[] = [];
   for (const s of input.attestations) {
-    const { verdict, counted, statement } = judge(s, ctx, now);
+    const { verdict, counted, statement } = judge(s, ctx, now, input.verified, input.opened);
     if (!statement) {
       orphans.push(verdict);
       continue;

@@ -10,6 +10,7 @@
  *   [witnesses]
  *   required = 1
  *   keys = [{ name = "w1.example", key = "w1.pub" }]
+ *   max-staleness = "7d"          # gateways: stop listing when the last verified checkpoint is older (s, m, h, d)
  *   [log]                         # the coordinator's checkpoint key (gateways)
  *   name = "binswarm.local/log"
  *   key = "coordinator.pub"
@@ -32,6 +33,18 @@ export interface Policy {
   onDispute: 'reject' | 'majority';
   witnesses: { keys: NamedKey[]; required: number };
   log: NamedKey | undefined;
+  /** How old the last verified view may get before a gateway stops listing (TUF's freeze attack). */
+  maxStalenessMs: number;
+}
+
+export const DEFAULT_MAX_STALENESS = '7d';
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "90s", "15m", "12h", "7d" (or a bare number of seconds) in milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^([1-9][0-9]{0,9})([smhd]?)$/.exec(text.trim());
+  if (!m) throw bad(`'${text}' is not a duration like 90s, 15m, 12h or 7d`);
+  return Number(m[1]) * UNIT_MS[m[2] || 's']!;
 }
 
 const threshold = z.union([z.number().int().min(1).max(1000), z.literal('never')]);
@@ -49,6 +62,7 @@ const PolicySchema = z
       .strict()
       .default({ required: 0, keys: [] }),
     log: z.object({ name: z.string().regex(/^[^\s+]+$/), key: keyText }).strict().optional(),
+    'max-staleness': z.union([z.string().max(20), z.number().int().min(1)]).default(DEFAULT_MAX_STALENESS),
   })
   .strict();
 
@@ -91,6 +105,7 @@ export function parsePolicy(text: string, baseDir: string, subject?: string): Po
     onDispute: p['on-dispute'],
     witnesses: { keys: witnesses, required: p.witnesses.required },
     log: p.log ? { name: p.log.name, key: loadKey(p.log.key, baseDir, 'log.key', subject) } : undefined,
+    maxStalenessMs: parseDuration(String(p['max-staleness'])),
   };
 }
 

@@ -161,6 +161,27 @@ test('the same network on PostgreSQL', { timeout: 600_000 }, async (t) => {
   await flow(t, pg.url, false);
 });
 
+test('the USE filter: emerge --getbinpkgonly installs the build matching the local USE, not the highest BUILD_ID', { timeout: 300_000 }, async (t) => {
+  if (!need(t, hasFixtures, '../shared/fixtures/portage')) return;
+  if (!need(t, portageAvailable, 'the real Portage client (../shared/tools/portage)')) return;
+  const dir = await tempDir(t);
+  const w = await world(dir);
+  const coord = await startBinswarm<{ listening: string }>(['coordinator', '--data', join(dir, 'coord'), '--listen', '127.0.0.1:0', '--roots', w.rootPub], t);
+  const C = coord.ready.listening;
+  // Two operators publish the multi-instance PKGDIR: hello `nls` (BUILD_ID 1) and hello `debug -nls` (BUILD_ID 2).
+  for (const [i, p] of w.people.slice(0, 2).entries()) {
+    const data = join(dir, `node-${p.name}`);
+    const node = await startBinswarm<{ listening: string }>(['node', '--coordinator', C, '--data', data, '--key', p.key, '--listen', '127.0.0.1:0'], t);
+    await publish({ ...p, data, url: node.ready.listening }, C, join(fixturesDir, 'multi'), i === 0 ? [] : ['--serve']);
+  }
+  const gw = await startBinswarm<{ listening: string; served: number }>(['gateway', '--coordinator', C, '--data', join(dir, 'gw'), '--policy', policy(dir, 'k2', 'threshold = 2\n'), '--listen', '127.0.0.1:0', '--interval', '3600', '--use', 'nls'], t, 120_000);
+  const index = await (await fetch(`${gw.ready.listening}/Packages`)).text();
+  assert.deepEqual([...index.matchAll(/^USE: (.*nls.*|.*debug.*)$/gm)].map((m) => m[1]), ['amd64 elibc_glibc kernel_linux nls'], 'only the nls build of hello is listed');
+  const install = await runGetbinpkg(gw.ready.listening, ['app-misc/hello'], ['--use', 'nls', '--expect-use=nls', '--expect-use=-debug']);
+  assert.equal(install.report.ok, true, `emerge: ${install.report.error}\n${install.log.slice(-3000)}`);
+  assert.ok(install.report.merged.includes('app-misc/hello-1.0'));
+});
+
 test('node --watch contributes a PKGDIR once its index appears, stores and offers the archives', { timeout: 120_000 }, async (t) => {
   if (!need(t, hasFixtures, '../shared/fixtures/portage')) return;
   const dir = await tempDir(t);

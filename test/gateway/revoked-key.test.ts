@@ -25,7 +25,8 @@ const HOUR = 3_600_000;
 
 async function coordinator(t: { after: (fn: () => unknown) => void }, w: World, dir: string, opts: { unsafeSkipStandingChecks?: boolean } = {}) {
   const store = await openStore(join(dir, 'c.db'));
-  const { app, coordinator: c } = await buildCoordinatorApp({ store, key: generateKey(), roots: [w.root.publicKey] });
+  // checkpointTtlMs 0: the test also writes to the store behind the server's back.
+  const { app, coordinator: c } = await buildCoordinatorApp({ store, key: generateKey(), roots: [w.root.publicKey], checkpointTtlMs: 0 });
   // Test only: a coordinator that logs what it should refuse.
   c.unsafeSkipStandingChecks = opts.unsafeSkipStandingChecks;
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -94,10 +95,10 @@ test('a stolen, revoked builder key cannot backdate its way back in: refused at 
   // The gateway proves each statement and its logTime against the signed checkpoint, then judges at log time.
   const gw = await Gateway.open({
     coordinator: rogue, dataDir: join(dir, 'gw'), chost: 'x86_64-pc-linux-gnu',
-    policy: { roots: [w.root.publicKey], threshold: 1, overrides: [], onDispute: 'reject', witnesses: { keys: [], required: 0 }, log: undefined },
+    policy: { roots: [w.root.publicKey], threshold: 1, overrides: [], onDispute: 'reject', witnesses: { keys: [], required: 0 }, log: undefined, maxStalenessMs: 7 * DAY },
   });
   const view = await gw.refresh();
-  const verdict = view.results.find((x) => x.cpv === 'app-misc/evil-1.0')!;
+  const verdict = gw.results().find((x) => x.cpv === 'app-misc/evil-1.0')!;
   assert.equal(verdict.status, 'untrusted');
   assert.equal(view.packages.size, 0);
   const v = verdict.attestations[0]!;
@@ -127,4 +128,5 @@ test('a stolen, revoked builder key cannot backdate its way back in: refused at 
   });
   await assert.rejects(gw.refresh(), (e: Error & { code?: string }) => e.code === 'LOG_TIME_BACKWARDS' && /leaf 7 says 1970/.test(e.message));
   assert.equal(gw.current(), view);
+  await gw.close();
 });

@@ -56,3 +56,13 @@ test('layering: src/trust/ stands alone — it never imports src/log/ (log/ buil
   assert.ok(files.includes('keys.ts'));
   for (const f of files) assert.doesNotMatch(readFileSync(new URL(f, dir), 'utf8'), /from '\.\.\/log\//, `src/trust/${f} imports src/log/`);
 });
+
+test('max-staleness: a duration (s, m, h, d), 7 days by default; anything else is refused', async (t) => {
+  const dir = await tempDir(t);
+  writeFileSync(join(dir, 'root.pub'), publicKeyToPem(generateKey().publicKey));
+  const base = 'roots = ["root.pub"]\n';
+  assert.equal(parsePolicy(base, dir).maxStalenessMs, 7 * 86_400_000);
+  assert.equal(parsePolicy(`${base}max-staleness = "12h"\n`, dir).maxStalenessMs, 12 * 3_600_000);
+  assert.equal(parsePolicy(`${base}max-staleness = 90\n`, dir).maxStalenessMs, 90_000);
+  for (const bad of ['"soon"', '"0s"', '"-1d"', '"7w"']) assert.throws(() => parsePolicy(`${base}max-staleness = ${bad}\n`, dir), { code: 'BAD_POLICY' }, bad);
+});

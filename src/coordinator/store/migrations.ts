@@ -91,6 +91,14 @@ CREATE TABLE listings (output_digest TEXT PRIMARY KEY, image_digest TEXT NOT NUL
   metadata TEXT NOT NULL, uploader TEXT NOT NULL, time {bigint} NOT NULL);
 `,
   },
+  {
+    // Lazy listing (the metadata sheet a gateway checks against outputDigest) and witness cosignatures per checkpoint size.
+    version: 5,
+    sql: `
+CREATE TABLE output_metadata (output_digest TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE cosignatures (size {bigint} NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL, time {bigint} NOT NULL, PRIMARY KEY (size, witness));
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

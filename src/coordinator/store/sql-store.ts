@@ -300,6 +300,50 @@ export class SqlStore implements Store {
     return (await this.db.all('SELECT data FROM log_leaves WHERE idx >= ? AND idx < ? ORDER BY idx', [from, to])).map((r) => Buffer.from(r.data as Uint8Array));
   }
 
+  async logNodeRange(level: number, from: number, to: number): Promise<Buffer[]> {
+    const rows = await this.db.all('SELECT idx, hash FROM log_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx', [level, from, to]);
+    const out: Buffer[] = [];
+    for (const r of rows) {
+      if (n(r.idx) !== from + out.length) break;
+      out.push(Buffer.from(r.hash as Uint8Array));
+    }
+    return out;
+  }
+
+  async checkpointAt(size: number): Promise<string | undefined> {
+    const r = (await this.db.all('SELECT text FROM checkpoints WHERE size = ?', [size]))[0];
+    return r ? String(r.text) : undefined;
+  }
+
+  async latestCosigned(min: number): Promise<{ size: number; text: string } | undefined> {
+    const r = (await this.db.all('SELECT c.size, c.text FROM checkpoints c WHERE (SELECT COUNT(*) FROM cosignatures w WHERE w.size = c.size) >= ? ORDER BY c.size DESC LIMIT 1', [min]))[0];
+    return r ? { size: n(r.size), text: String(r.text) } : undefined;
+  }
+
+  async putCosignature(size: number, witness: string, line: string, time: number): Promise<void> {
+    await this.db.tx(async (db) => {
+      await db.run('DELETE FROM cosignatures WHERE size = ? AND witness = ?', [size, witness]);
+      await db.run('INSERT INTO cosignatures (size, witness, line, time) VALUES (?, ?, ?, ?)', [size, witness, line, time]);
+    });
+  }
+
+  async cosignaturesAt(size: number): Promise<string[]> {
+    return (await this.db.all('SELECT line FROM cosignatures WHERE size = ? ORDER BY witness', [size])).map((r) => String(r.line));
+  }
+
+  async putOutputMetadata(outputDigest: string, body: string): Promise<boolean> {
+    return this.db.tx(async (db) => {
+      if ((await db.all('SELECT 1 FROM output_metadata WHERE output_digest = ?', [outputDigest])).length > 0) return false;
+      await db.run('INSERT INTO output_metadata (output_digest, body) VALUES (?, ?)', [outputDigest, body]);
+      return true;
+    });
+  }
+
+  async getOutputMetadata(outputDigest: string): Promise<string | undefined> {
+    const r = (await this.db.all('SELECT body FROM output_metadata WHERE output_digest = ?', [outputDigest]))[0];
+    return r ? String(r.body) : undefined;
+  }
+
   async latestCheckpoint(): Promise<{ size: number; text: string } | undefined> {
     const r = (await this.db.all('SELECT size, text FROM checkpoints ORDER BY size DESC LIMIT 1'))[0];
     return r ? { size: n(r.size), text: String(r.text) } : undefined;

@@ -183,7 +183,18 @@ export interface Store {
   /** Every archive with its demand since `since` (placement input). */
   placementArchives(since: number): Promise<PlacementArchiveRow[]>;
   getLeaves(from: number, to: number): Promise<Buffer[]>;
+  /** Stored log node hashes at one level, indices [from, to) (a hash tile); stops at the first missing one. */
+  logNodeRange(level: number, from: number, to: number): Promise<Buffer[]>;
   latestCheckpoint(): Promise<{ size: number; text: string } | undefined>;
+  checkpointAt(size: number): Promise<string | undefined>;
+  /** The newest checkpoint with at least `min` witness cosignatures. */
+  latestCosigned(min: number): Promise<{ size: number; text: string } | undefined>;
+  /** One cosignature line per (size, witness): a newer one replaces the older. */
+  putCosignature(size: number, witness: string, line: string, time: number): Promise<void>;
+  cosignaturesAt(size: number): Promise<string[]>;
+  /** First sheet wins: it is checked against outputDigest, so any valid one is the same statement. */
+  putOutputMetadata(outputDigest: string, body: string): Promise<boolean>;
+  getOutputMetadata(outputDigest: string): Promise<string | undefined>;
   binrevOf(buildKey: string): Promise<number | undefined>;
   recordDemand(peer: string, configKey: string, time: number): Promise<void>;
   demandFor(configKey: string, since: number): Promise<number>;
