@@ -22,7 +22,7 @@ import { BinswarmError } from '../errors.js';
 import { MANIFEST_HASHES } from './manifest.js';
 import { tarEntries, type TarLimits } from './tar.js';
 
-export type GpkgSignErrorCode = 'SIGNED_COPY_DIFFERS' | 'BAD_MEMBER';
+export type GpkgSignErrorCode = 'SIGNED_COPY_DIFFERS' | 'BAD_MEMBER' | 'SIGNED_COPY_TOO_BIG';
 
 /** What signing needs from an OpenPGP implementation (src/formats/openpgp.ts's Gpg has it). */
 export interface GpkgSigner {
@@ -126,8 +126,21 @@ export interface SignedGpkg {
   sourceSha256: string;
 }
 
-/** Writes `out`: the members of `src` with signatures and a clearsigned Manifest. Returns the new archive's digests. */
-export async function signGpkg(src: string, out: string, signer: GpkgSigner): Promise<SignedGpkg> {
+/**
+ * How much a signed copy may grow over its source: two detached signatures
+ * and the clearsigned Manifest (about 6 KiB with an RSA-4096 key). A gateway
+ * pads every copy to source size + this, so the SIZE it lists before it has
+ * the archive is the size it serves.
+ */
+export const SIGNED_COPY_SLACK = 16 * 1024;
+
+/**
+ * Writes `out`: the members of `src` with signatures and a clearsigned
+ * Manifest. With `padTo`, zero bytes after the end-of-archive blocks make it
+ * exactly that size (tar readers stop at the end-of-archive marker).
+ * Returns the new archive's digests.
+ */
+export async function signGpkg(src: string, out: string, signer: GpkgSigner, opts: { padTo?: number } = {}): Promise<SignedGpkg> {
   const { prefix, members, sha256: sourceSha256 } = await readMembers(src, signer);
   const manifestText = Buffer.from(members.flatMap((m) => [m.line, ...(m.sig ? [m.sig.line] : [])]).join('\n') + '\n');
   const manifest = await signer.clearsign(manifestText);
@@ -157,6 +170,14 @@ export async function signGpkg(src: string, out: string, signer: GpkgSigner): Pr
     p.finalize();
     await done;
     const fh = await open(tmp, 'r+');
+    if (opts.padTo !== undefined) {
+      const { size } = await fh.stat();
+      if (size > opts.padTo || opts.padTo % 512 !== 0) {
+        await fh.close();
+        throw new BinswarmError<GpkgSignErrorCode>('SIGNED_COPY_TOO_BIG', `the signed copy is ${size} bytes, over the ${opts.padTo} listed for it (a signing key with very large signatures?)`, { subject: src });
+      }
+      await fh.truncate(opts.padTo);
+    }
     await fh.sync();
     await fh.close();
     const written = await checkWritten(tmp, members.flatMap((m) => [m.line, ...(m.sig ? [m.sig.line] : [])]));
@@ -171,8 +192,8 @@ export async function signGpkg(src: string, out: string, signer: GpkgSigner): Pr
  * Signs an archive binswarm already verified (`sha256` is what it verified):
  * the bytes signed must be those, so the copy holds the attested output.
  */
-export async function signVerifiedGpkg(verified: { path: string; sha256: string }, out: string, signer: GpkgSigner): Promise<SignedGpkg> {
-  const signed = await signGpkg(verified.path, out, signer);
+export async function signVerifiedGpkg(verified: { path: string; sha256: string }, out: string, signer: GpkgSigner, opts: { padTo?: number } = {}): Promise<SignedGpkg> {
+  const signed = await signGpkg(verified.path, out, signer, opts);
   if (signed.sourceSha256 !== verified.sha256) {
     await rm(out, { force: true });
     throw differs('the archive changed since it was verified', verified.path);

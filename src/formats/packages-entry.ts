@@ -36,8 +36,7 @@ const HEADER_DEFAULTS: Record<string, string> = { SLOT: '0' };
 export interface EntryOptions {
   /** Path of the archive relative to the binhost root, e.g. `app-misc/hello/hello-1.0-3.gpkg.tar`. */
   path: string;
-  /** Left out when undefined: the bytes are not known yet (a gateway that signs for Portage lists before it has signed). */
-  size?: number;
+  size: number;
   /** Left out when undefined: Portage then checks SIZE only (a gateway has verified the sha256 before serving). */
   md5?: string;
   sha1?: string;
@@ -74,7 +73,7 @@ export function packagesEntryOf(md: PackageMetadata, opts: EntryOptions): Map<st
   if (md.chost !== '' && md.chost !== opts.header?.get('CHOST')) fields.CHOST = md.chost;
   if (opts.md5 !== undefined) fields.MD5 = opts.md5;
   if (opts.sha1 !== undefined) fields.SHA1 = opts.sha1;
-  if (opts.size !== undefined) fields.SIZE = String(opts.size);
+  fields.SIZE = String(opts.size);
   fields.PATH = opts.path;
 
   const entry = new Map<string, string>();

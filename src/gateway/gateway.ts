@@ -33,7 +33,7 @@ import { evaluateBuilds, loadKeyStatements, type KeyStatements } from './evaluat
 import type { LocalUse } from './local-config.js';
 import { Listing } from './listing.js';
 import { LocalDb, type RefusedArchive } from './local-db.js';
-import type { PortageSigner, ServedCopy } from './portage-signing.js';
+import { signedSizeOf, type PortageSigner, type ServedCopy } from './portage-signing.js';
 import { selfCheck, syncLog } from './sync.js';
 
 export interface ListedPackage {
@@ -47,8 +47,6 @@ export interface ListedPackage {
   level: number;
   /** The attested piece root: the swarm checks every piece against it. */
   pieceRoot?: string;
-  /** When signing for Portage: the signed copy listed in the entry (its SIZE/MD5/SHA1), once made. */
-  served?: ServedCopy;
 }
 
 export interface GatewayOptions {
@@ -113,7 +111,7 @@ export class Gateway {
     this.now = opts.now ?? Date.now;
     this.client = new CoordinatorClient(opts.coordinator, opts.key);
     this.tiles = new TileClient(opts.logUrl ?? `${opts.coordinator.replace(/\/+$/, '')}/log`);
-    this.listing = new Listing(db, this.client, { chost: opts.chost, localUse: opts.localUse, now: this.now, say: (l) => this.say(l), signedCopy: opts.signForPortage ? (sha) => opts.signForPortage!.copyOf(sha) : undefined });
+    this.listing = new Listing(db, this.client, { chost: opts.chost, localUse: opts.localUse, now: this.now, say: (l) => this.say(l), signs: opts.signForPortage !== undefined });
     this.archives = new ArchiveCache(store, db, opts.fetcher ?? new SwarmFetcher(store, { client: new CoordinatorClient(opts.coordinator) }), this.client, opts.cacheBytes ?? 10 * 1024 ** 3, this.now, (l) => this.say(l));
   }
 
@@ -211,25 +209,22 @@ export class Gateway {
   /**
    * The signed copy to serve for a listed package: the one already made (it
    * outlives the archive in the cache), else the archive is fetched, verified
-   * and signed now, and the build is listed again with the copy's
-   * SIZE/MD5/SHA1 (TIMESTAMP rises, so Portage re-reads the index).
+   * and signed now; either way of the size listed (padded, portage-signing.ts).
    */
   async signedCopyFor(p: ListedPackage, signal?: AbortSignal): Promise<ServedCopy> {
     const signer = this.opts.signForPortage;
     if (!signer) throw new BinswarmError('INTERNAL', 'this gateway does not sign for Portage');
     const known = signer.copyOf(p.archiveSha256);
-    if (known && (await this.store.has(known.sha256))) return known;
+    if (known && known.size === signedSizeOf(p.size) && (await this.store.has(known.sha256))) return known;
     let pending = this.signing.get(p.archiveSha256);
     if (!pending) {
       pending = (async () => {
         await this.archiveFor(p, signal);
-        return signer.sign({ path: this.store.path(p.archiveSha256), sha256: p.archiveSha256, outputDigest: p.outputDigest, buildKey: p.buildKey });
+        return signer.sign({ path: this.store.path(p.archiveSha256), sha256: p.archiveSha256, size: p.size, outputDigest: p.outputDigest, buildKey: p.buildKey });
       })().finally(() => this.signing.delete(p.archiveSha256));
       this.signing.set(p.archiveSha256, pending);
     }
-    const copy = await pending;
-    if (p.served?.sha256 !== copy.sha256) this.view = await this.listing.update([p.buildKey], false);
-    return copy;
+    return pending;
   }
 
   /** Trusted packages whose archive was read and refused (/-/status). */

@@ -11,7 +11,7 @@ import { packagesEntryOf } from '../formats/packages-entry.js';
 import type { TrustResult } from '../trust/evaluate.js';
 import type { GatewayView, ListedPackage } from './gateway.js';
 import { useMatches, type LocalUse } from './local-config.js';
-import type { ServedCopy } from './portage-signing.js';
+import { signedSizeOf } from './portage-signing.js';
 import type { LocalDb } from './local-db.js';
 
 /** How long a build whose metadata the network did not have waits before it is asked for again. */
@@ -27,13 +27,13 @@ export interface ListingOptions {
   now: () => number;
   say: (line: string) => void;
   /**
-   * Signing for Portage: the signed copy of an archive, if made yet. Until it
-   * is, the entry has no SIZE/MD5/SHA1 (the copy's bytes are not known before
-   * Portage asks; Portage then skips its digest check and relies on the gpkg
-   * signature, which covers every member's size and hashes); once made, the
-   * copy's are listed and TIMESTAMP rises.
+   * Signing for Portage: the entry lists the size of the signed copy, which is
+   * padded to a size fixed by the attested one (portage-signing.ts), so it is
+   * known before the archive is fetched. No MD5/SHA1: the copy's bytes do not
+   * exist yet (Portage then checks SIZE, and the gpkg signature covers every
+   * member's size and hashes).
    */
-  signedCopy?: (archiveSha256: string) => ServedCopy | undefined;
+  signs?: boolean;
 }
 
 export class Listing {
@@ -114,10 +114,8 @@ export class Listing {
     // BUILD_TIME from the attestations (signed), not from unbound metadata: first counted attestation of this output.
     const times = r.attestations.filter((a) => a.counted && a.outputDigest === r.outputDigest && a.time).map((a) => Math.floor(Date.parse(a.time!) / 1000));
     const buildTime = times.length > 0 ? Math.min(...times) : 0;
-    const signed = this.o.signedCopy?.(archive.sha256);
-    const digests = !this.o.signedCopy ? { size: archive.size } : signed ? { size: signed.size, md5: signed.md5, sha1: signed.sha1 } : {};
-    const entry = packagesEntryOf(md, { path, ...digests, buildId, buildTime, mtime: buildTime, header: new Map([['CHOST', this.o.chost]]) });
-    this.listed.set(buildKey, { entry, pkg: { path, cpv: md.cpv, buildId, archiveSha256: archive.sha256, size: archive.size, outputDigest: r.outputDigest, buildKey: r.buildKey, level: r.level, pieceRoot: archive.pieceRoot, served: signed } });
+    const entry = packagesEntryOf(md, { path, size: this.o.signs ? signedSizeOf(archive.size) : archive.size, buildId, buildTime, mtime: buildTime, header: new Map([['CHOST', this.o.chost]]) });
+    this.listed.set(buildKey, { entry, pkg: { path, cpv: md.cpv, buildId, archiveSha256: archive.sha256, size: archive.size, outputDigest: r.outputDigest, buildKey: r.buildKey, level: r.level, pieceRoot: archive.pieceRoot } });
     return before === undefined || JSON.stringify([...before.entry]) !== JSON.stringify([...entry]);
   }
 

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { signVerifiedGpkg, type GpkgSigner } from '../formats/gpkg-sign.js';
+import { SIGNED_COPY_SLACK, signVerifiedGpkg, type GpkgSigner } from '../formats/gpkg-sign.js';
 import { Gpg, type GpgOptions } from '../formats/openpgp.js';
 import type { BlobStore } from '../transfer/blob-store.js';
 
@@ -27,13 +27,22 @@ export interface ServedCopy {
 export interface VerifiedArchive {
   path: string;
   sha256: string;
+  /** Its attested size: the copy is padded to signedSizeOf(size). */
+  size: number;
   outputDigest: string;
   buildKey: string;
 }
 
 export type SignForPortage = (archive: VerifiedArchive) => Promise<ServedCopy>;
 
-/** What the gateway needs of the signing: make the copy, and which copy an archive already has (for its Packages entry). */
+/**
+ * The size of the signed copy of an archive of `size` bytes, known before the
+ * archive is fetched: the lazy gateway lists it as SIZE (Portage requires
+ * SIZE and checks the downloaded file against it).
+ */
+export const signedSizeOf = (size: number): number => size + SIGNED_COPY_SLACK;
+
+/** What the gateway needs of the signing: make the copy, and which copy an archive already has. */
 export interface PortageSigner {
   sign: SignForPortage;
   copyOf(archiveSha256: string): ServedCopy | undefined;
@@ -97,10 +106,10 @@ export class PortageSigning implements PortageSigner {
   readonly sign: SignForPortage = async (archive) => {
     const copies = await this.load();
     const known = copies[archive.sha256];
-    if (known && (await this.store.has(known.sha256))) return known;
+    if (known && known.size === signedSizeOf(archive.size) && (await this.store.has(known.sha256))) return known;
     const tmp = join(this.store.dir, 'blobs', 'tmp', `${randomBytes(8).toString('hex')}.signed`);
     try {
-      const copy = await signVerifiedGpkg({ path: archive.path, sha256: archive.sha256 }, tmp, this.signer);
+      const copy = await signVerifiedGpkg({ path: archive.path, sha256: archive.sha256 }, tmp, this.signer, { padTo: signedSizeOf(archive.size) });
       await this.store.importFile(tmp, { expectedSha256: copy.sha256, expectedSize: copy.size });
       copies[archive.sha256] = copy;
       await this.save();

@@ -171,7 +171,7 @@ test('the USE filter: emerge --getbinpkgonly installs the build matching the loc
   // Two operators publish the multi-instance PKGDIR: hello `nls` (BUILD_ID 1) and hello `debug -nls` (BUILD_ID 2).
   for (const [i, p] of w.people.slice(0, 2).entries()) {
     const data = join(dir, `node-${p.name}`);
-    const node = await startBinswarm<{ listening: string }>(['node', '--coordinator', C, '--data', data, '--key', p.key, '--listen', '127.0.0.1:0'], t);
+    const node = await startBinswarm<{ listening: string }>(['node', '--roles', 'contribute', '--coordinator', C, '--data', data, '--key', p.key, '--listen', '127.0.0.1:0'], t);
     await publish({ ...p, data, url: node.ready.listening }, C, join(fixturesDir, 'multi'), i === 0 ? [] : ['--serve']);
   }
   const gw = await startBinswarm<{ listening: string; served: number }>(['gateway', '--coordinator', C, '--data', join(dir, 'gw'), '--policy', policy(dir, 'k2', 'threshold = 2\n'), '--listen', '127.0.0.1:0', '--interval', '3600', '--use', 'nls'], t, 120_000);

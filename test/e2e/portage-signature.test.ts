@@ -187,8 +187,8 @@ test('real emerge with signatures required installs from a signing gateway; a ga
   t.after(() => new Gpg({ home: testHome }).close());
   const gw = await startBinswarm<{ listening: string; served: number }>(['gateway', '--coordinator', C, '--data', join(dir, 'gw'), '--policy', join(dir, 'policy.toml'), '--listen', '127.0.0.1:0', '--interval', '3600', '--gpg-home', testHome, '--gpg-key', TEST_KEY, '--gpg-passphrase-file', join(dir, 'pass')], t, 120_000);
   assert.equal(gw.ready.served, 3, gw.stderr());
-  const status = (await (await fetch(`${gw.ready.listening}/-/status`)).json()) as { served: { path: string; archive: string }[] };
-  const helloPath = status.served.find((s) => s.path.startsWith('app-misc/hello/'))!.path;
+  const status = (await (await fetch(`${gw.ready.listening}/-/status`)).json()) as { listed: { path: string; archive: string }[] };
+  const helloPath = status.listed.find((s) => s.path.startsWith('app-misc/hello/'))!.path;
   const served = Buffer.from(await (await fetch(`${gw.ready.listening}/${helloPath}`)).arrayBuffer());
   assert.deepEqual([...members(served).keys()].filter((n) => n.endsWith('.sig')), ['metadata.tar.zst.sig', 'image.tar.zst.sig']);
 

@@ -1,9 +1,9 @@
 /** Signing a gpkg for Portage: the same members, their signatures, a clearsigned Manifest; failures leave nothing behind. */
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { signGpkg, signVerifiedGpkg } from '../../src/formats/gpkg-sign.js';
+import { SIGNED_COPY_SLACK, signGpkg, signVerifiedGpkg } from '../../src/formats/gpkg-sign.js';
 import { readGpkg } from '../../src/formats/gpkg-read.js';
 import { inspectPackage } from '../../src/formats/inspect.js';
 import { Gpg, gpgAvailable } from '../../src/formats/openpgp.js';
@@ -52,4 +52,21 @@ test('a key that cannot sign, or input that is not a gpkg: a typed error and no 
   const again = await inspectPackage(join(dir, 'ok.gpkg.tar'), { format: 'gpkg', portageDigests: true });
   assert.deepEqual([again.signed, again.outputDigest, again.archive.sha256, again.md5, again.sha1], [true, info.outputDigest, ok.sha256, ok.md5, ok.sha1]);
   assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.tar') || n.endsWith('.tmp')).sort(), ['junk.gpkg.tar', 'ok.gpkg.tar']);
+});
+
+test('a padded copy has exactly the size listed before it was made; one that would not fit is refused, nothing left', { timeout: 60_000 }, async (t) => {
+  if (!need(t, hasFixtures, '../shared/fixtures/portage') || !need(t, gpgAvailable(), 'gpg (Debian gnupg)')) return;
+  const dir = await tempDir(t);
+  const gpg = new Gpg({ home: join(dir, 'gnupg') });
+  t.after(() => gpg.close());
+  await gpg.ensureKey('test <t@example.invalid>');
+  const info = await inspectPackage(HELLO(), { format: 'gpkg' });
+  const padTo = info.archive.size + SIGNED_COPY_SLACK;
+  const padded = await signVerifiedGpkg({ path: HELLO(), sha256: info.archive.sha256 }, join(dir, 'padded.gpkg.tar'), gpg, { padTo });
+  assert.deepEqual([padded.size, statSync(join(dir, 'padded.gpkg.tar')).size], [padTo, padTo]);
+  const reread = await inspectPackage(join(dir, 'padded.gpkg.tar'), { format: 'gpkg', portageDigests: true });
+  assert.deepEqual([reread.signed, reread.outputDigest, reread.archive.sha256], [true, info.outputDigest, padded.sha256]);
+  const err = await signGpkg(HELLO(), join(dir, 'small.gpkg.tar'), gpg, { padTo: 1024 }).then(() => undefined, (e: unknown) => e);
+  assert.ok(isBinswarmError(err) && err.code === 'SIGNED_COPY_TOO_BIG', String(err));
+  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.tar') || n.endsWith('.tmp')), ['padded.gpkg.tar']);
 });
