@@ -4,7 +4,7 @@ import type { NodeStatus } from '../node/status.js';
 import { EXIT, printJson, type CliCommand } from './common.js';
 
 interface GatewayStatus {
-  refreshedAt: string | null;
+  verifiedAt: string | null;
   checkpointSize: number | null;
   counts?: { listed: number; trusted: number; untrusted: number };
   contribution?: { packagesServed: number; bytesServed: number; cacheHits: number; fetched: number; fetchFailures: number };
@@ -35,7 +35,7 @@ async function getJson<T>(url: string, timeoutMs: number): Promise<{ ok: true; v
 export function statusReport(gatewayUrl: string, nodeUrl: string, gw: Awaited<ReturnType<typeof getJson<GatewayStatus>>>, node: Awaited<ReturnType<typeof getJson<NodeStatus>>>, now: Date): StatusReport {
   const g = gw.ok ? gw.value : undefined;
   const n = node.ok ? node.value : undefined;
-  const verifiedAt = g?.refreshedAt ?? null;
+  const verifiedAt = g?.verifiedAt ?? null;
   return {
     // A gateway alone consumes; a node says what it opted into.
     roles: n?.roles ?? (g ? ['consume'] : null),
