@@ -65,6 +65,8 @@ export function buildGatewayApp(gw: Gateway, opts: { refresh?: () => Promise<unk
         return failed(e);
       }
       if (!(await gw.store.verify(copy.sha256))) return reply.status(502).send({ error: { code: 'ARCHIVE_MISMATCH', message: 'the signed copy failed verification; it was removed and will be made again' } });
+      // Counted in the LRU cache like the archives (evicted, it is made again when asked for).
+      gw.archives.touch(copy.sha256, copy.size);
       return reply.type('application/x-tar').header('content-length', String(copy.size)).send(gw.store.openRead(copy.sha256));
     }
     try {

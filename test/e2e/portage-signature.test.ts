@@ -189,7 +189,12 @@ test('real emerge with signatures required installs from a signing gateway; a ga
   assert.equal(gw.ready.served, 3, gw.stderr());
   const status = (await (await fetch(`${gw.ready.listening}/-/status`)).json()) as { listed: { path: string; archive: string }[] };
   const helloPath = status.listed.find((s) => s.path.startsWith('app-misc/hello/'))!.path;
+  // Listed lazily, before the archive is fetched or signed: the SIZE listed is the size then served.
+  const listedSize = (index: string) => Number(/^SIZE: (\d+)$/m.exec(index.split('\n\n').find((e) => e.includes(`PATH: ${helloPath}`))!)![1]);
+  const before = listedSize(await (await fetch(`${gw.ready.listening}/Packages`)).text());
   const served = Buffer.from(await (await fetch(`${gw.ready.listening}/${helloPath}`)).arrayBuffer());
+  assert.equal(served.length, before);
+  assert.equal(listedSize(await (await fetch(`${gw.ready.listening}/Packages`)).text()), before);
   assert.deepEqual([...members(served).keys()].filter((n) => n.endsWith('.sig')), ['metadata.tar.zst.sig', 'image.tar.zst.sig']);
 
   const install = await runGetbinpkg(gw.ready.listening, ['app-misc/hello'], ['--require-signature', '--quiet']);
