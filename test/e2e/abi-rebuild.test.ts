@@ -13,14 +13,18 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { CoordinatorClient } from '../../src/api/client.js';
 import { exampleRepoDir } from '../../src/builder/example-repo.js';
+import { inspectPackage } from '../../src/formats/inspect.js';
+import { installMaskOfVariant } from '../../src/formats/install-mask.js';
+import { parseImageListing } from '../../src/formats/listing-diff.js';
+import { parsePackagesIndex } from '../../src/formats/packages-index.js';
 import { openAttestation } from '../../src/trust/statements.js';
 import { runCli } from '../helpers/cli.js';
 import { hasProgram, need, tempDir } from '../helpers/env.js';
-import { operatorWorld, type OperatorFiles } from '../helpers/operators.js';
+import { operatorWorld, policyFile, type OperatorFiles } from '../helpers/operators.js';
 import { startBinswarm } from '../helpers/procs.js';
 
-async function request(C: string, key: string, atom: string): Promise<void> {
-  const r = await runCli(['request', atom, '--coordinator', C, '--key', key, '--json', '--repo', 'binswarm-example']);
+async function request(C: string, key: string, atom: string, extra: string[] = []): Promise<void> {
+  const r = await runCli(['request', atom, '--coordinator', C, '--key', key, '--json', '--repo', 'binswarm-example', ...extra]);
   assert.equal(r.code, 0, `request ${atom}: ${r.stderr}`);
 }
 
@@ -85,4 +89,45 @@ test('a library with a new subslot: the coordinator queues the := dependent’s 
   assert.deepEqual(openAttestation(g2.attestations[0]!.envelope).statement.buildConfig.depAbi, ['dev-libs/libdemo:0/2']);
   // The old build stays in the log with its binrev.
   assert.equal(after.find((g) => g.buildKey === before[0]!.buildKey)?.binrev, 1);
+
+  // The slim variant of the new library: its own configuration, built like any other.
+  await request(C, w.consumer, '=dev-libs/libdemo-2.0', ['--variant', 'slim']);
+  await until('libdemo-2.0 full and slim built', async () => (await settled('dev-libs/libdemo-2.0')) && (await client.packages({ cpv: 'dev-libs/libdemo-2.0' })).length === 2, 90_000, explain);
+
+  // Gateways: one whose policy asks for slim, one that does not.
+  const gateway = async (name: string, body: string) => {
+    const g = await startBinswarm<{ listening: string }>(['gateway', '--coordinator', C, '--data', join(dir, name), '--policy', policyFile(dir, name, `threshold = 1\n${body}`), '--listen', '127.0.0.1:0', '--interval', '3600', '--key', w.consumer], t, 120_000);
+    return { url: g.ready.listening, index: parsePackagesIndex(await (await fetch(`${g.ready.listening}/Packages`)).text()) };
+  };
+  const imagePaths = async (url: string, entry: Map<string, string>) => {
+    const res = await fetch(`${url}/${entry.get('PATH')}`);
+    assert.equal(res.status, 200, `GET ${entry.get('PATH')}`);
+    const file = join(dir, `dl-${url.split(':').pop()}-${entry.get('PATH')!.split('/').pop()}`);
+    writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    const info = await inspectPackage(file, { listings: true });
+    return { info, paths: [...parseImageListing(info.listings!.image).keys()] };
+  };
+  const full = await gateway('gw-full', '');
+  const slim = await gateway('gw-slim', 'variants = ["slim"]\n');
+  const of = (ix: { packages: Map<string, string>[] }, cpv: string) => ix.packages.filter((e) => e.get('CPV') === cpv);
+
+  // Rebuilt binary: listed with a higher BUILD_ID and its own BUILD_TIME; the old one still listed (trusted).
+  const hellos = of(full.index, 'app-misc/hello-demo-1.0').sort((a, b) => Number(a.get('BUILD_ID')) - Number(b.get('BUILD_ID')));
+  assert.deepEqual(hellos.map((e) => e.get('BUILD_ID')), ['1', '2']);
+  assert.match(hellos[0]!.get('RDEPEND') ?? '', /libdemo:0\/1=/);
+  assert.match(hellos[1]!.get('RDEPEND') ?? '', /libdemo:0\/2=/);
+  assert.ok(Number(hellos[1]!.get('BUILD_TIME')) >= Number(hellos[0]!.get('BUILD_TIME')) && Number(hellos[0]!.get('BUILD_TIME')) > 0);
+
+  // Variants: the slim build where the policy asks and one is trusted, the full one otherwise.
+  const [fullLib] = of(full.index, 'dev-libs/libdemo-2.0');
+  const [slimLib, extra] = of(slim.index, 'dev-libs/libdemo-2.0');
+  assert.ok(fullLib && slimLib && !extra && of(full.index, 'dev-libs/libdemo-2.0').length === 1, 'one libdemo-2.0 listed by each gateway');
+  const f = await imagePaths(full.url, fullLib);
+  const sl = await imagePaths(slim.url, slimLib);
+  assert.equal(f.info.buildConfig.installMask, '');
+  assert.equal(sl.info.buildConfig.installMask, installMaskOfVariant('slim'));
+  assert.ok(f.paths.some((p) => p.includes('usr/include/')), 'the full build has its header');
+  assert.ok(!sl.paths.some((p) => p.includes('usr/include/')), 'the slim one has none');
+  // No slim libdemo-1.0 exists: the slim gateway lists the full one.
+  assert.equal(of(slim.index, 'dev-libs/libdemo-1.0').length, 1);
 });
