@@ -30,7 +30,7 @@ export interface ListingOptions {
   variants?: (cpv: string) => string[];
 }
 
-interface Listed {
+export interface Listed {
   entry: Map<string, string>;
   pkg: ListedPackage;
   variant: string;
