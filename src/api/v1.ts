@@ -101,7 +101,7 @@ export const SCHEDULING_ROUTES = {
   },
   uploadListing: {
     method: 'POST', url: '/v1/outputs/:outputDigest/listing', summary: 'The canonical image and metadata listings of an attested output (checked: sha256(image) ‖ sha256(metadata) must give outputDigest)', signed: true, bodyLimit: 2 * MAX_LISTING + 4096,
-    schema: { params: { type: 'object', required: ['outputDigest'], properties: { outputDigest: hex64 } }, body: { type: 'object', additionalProperties: false, required: ['image', 'metadata'], properties: { image: str(MAX_LISTING), metadata: str(MAX_LISTING) } } },
+    schema: { params: { type: 'object', required: ['outputDigest'], properties: { outputDigest: hex64 } }, body: { type: 'object', additionalProperties: false, required: ['image', 'metadata'], properties: { image: str(MAX_LISTING), metadata: str(MAX_LISTING), abi: { type: 'object', additionalProperties: false, required: ['slot', 'provides', 'requires'], properties: { slot: str(200), provides: strList(2000, 300), requires: strList(2000, 300) } } } } },
   },
   explainDispute: {
     method: 'GET', url: '/v1/disputes/:buildKey/explain', summary: 'Why the outputs of a disputed build differ: image entries and metadata keys, from the canonical listings',
@@ -396,6 +396,20 @@ export interface ListingUpload {
   image: string;
   /** Canonical metadata listing, exactly the bytes metadataDigest hashes. */
   metadata: string;
+  /**
+   * The output's SLOT (checked against the SLOT entry of the metadata
+   * listing) and its scanelf soname lists (PROVIDES/REQUIRES, outside the
+   * digests, so taken on the uploader's word: they only decide which ABI
+   * rebuilds get queued). Issue 14.
+   */
+  abi?: OutputAbi;
+}
+
+export interface OutputAbi {
+  slot: string;
+  /** Sonames, without the `arch;` prefixes of Portage's PROVIDES/REQUIRES files. */
+  provides: string[];
+  requires: string[];
 }
 
 export interface ListingAccepted {

@@ -42,5 +42,9 @@ export function configMismatch(job: Pick<Job, 'kind' | 'spec' | 'config' | 'targ
       else diffs.push(`buildKey ${buildKeyOf(built).slice(0, 12)}… instead of the attested ${want.slice(0, 12)}…`);
     }
   }
+  // An ABI rebuild exists to link the new library ABI: built against another one it rebuilt nothing.
+  if (job.kind === 'abi-rebuild' && job.config && !same(job.config.depAbi, built.depAbi)) {
+    diffs.push(`built against ${built.depAbi.join(' ') || 'no :=-dependencies'} instead of ${job.config.depAbi.join(' ')} (this builder's repository lacks the new library ABI)`);
+  }
   return diffs.length ? diffs.join('; ') : undefined;
 }

@@ -19,6 +19,7 @@ import { compressor } from '../formats/compression.js';
 import { refuse, unavailable, type BuildBackend, type BuildOutput, type BuildRequest, type JobSpec } from './backend.js';
 import { runPhases, SOURCE_DATE_EPOCH } from './ebuild-shell.js';
 import { elfDepsOf } from './elf-deps.js';
+import { applyInstallMask } from './apply-install-mask.js';
 import { bestVersion, evaluateDepend, exampleRepoDir, readEbuild, recordDepend, repoName, type EbuildInfo } from './example-repo.js';
 import { tamperWithImage, tamperRequested } from './tamper.js';
 
@@ -84,7 +85,6 @@ export class ExampleBackend implements BuildBackend {
     if (unknown.length) throw refuse(`USE flag${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} not in IUSE (${[...iuse].join(' ') || 'empty'})`, spec.cpv);
     const features = spec.features.filter((f) => !SUPPORTED_FEATURES.has(f));
     if (features.length) throw refuse(`FEATURES ${features.join(' ')} not supported by the example backend`, spec.cpv);
-    if (spec.installMask.trim() !== '') throw refuse('INSTALL_MASK is not supported by the example backend', spec.cpv);
     return eb;
   }
 
@@ -111,6 +111,7 @@ export class ExampleBackend implements BuildBackend {
       const dir = { nodoc: 'usr/share/doc', noman: 'usr/share/man', noinfo: 'usr/share/info' }[f];
       if (dir) await rm(join(image, dir), { recursive: true, force: true });
     }
+    await applyInstallMask(image, spec.installMask);
     if (tamperRequested()) await tamperWithImage(image);
     const metadata = await this.metadata(eb, spec, image, {
       depend: recordDepend(evaluateDepend(eb.depend, enabled, spec.cpv), builtAgainst),
@@ -167,7 +168,7 @@ export class ExampleBackend implements BuildBackend {
       FEATURES: [...spec.features].sort().join(' '), DEFINED_PHASES: eb.definedPhases.join(' '),
       DEPEND: deps.depend, RDEPEND: deps.rdepend, BDEPEND: deps.bdepend,
       DESCRIPTION: eb.description, HOMEPAGE: eb.homepage, LICENSE: eb.license, KEYWORDS: eb.keywords,
-      INHERITED: eb.inherited.join(' '), EPREFIX: '', repository: spec.repo,
+      INHERITED: eb.inherited.join(' '), EPREFIX: '', repository: spec.repo, INSTALL_MASK: spec.installMask,
       BUILD_TIME: String(Math.floor(Date.now() / 1000)), SIZE: String(await treeSize(image)),
     };
     const md: Record<string, string | Buffer> = {};

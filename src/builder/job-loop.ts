@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { CoordinatorClient } from '../api/client.js';
-import type { Job, JobResult } from '../api/v1.js';
+import type { Job, JobResult, OutputAbi } from '../api/v1.js';
 import { isBinswarmError } from '../errors.js';
 import { inspectPackage } from '../formats/inspect.js';
 import { pieceRootOfFile } from '../transfer/pieces.js';
@@ -141,7 +141,7 @@ export async function runJob(job: Job, opts: BuilderOptions, stopping: AbortSign
     const accepted = await opts.client.submitAttestation(envelope);
     await opts.sink.store(built.path, { sha256: archive.sha256, size: archive.size });
     await opts.client.announceHolder(archive.sha256, opts.sink.publicUrl);
-    if (info.listings) await opts.client.uploadListing(info.outputDigest, info.listings);
+    if (info.listings) await opts.client.uploadListing(info.outputDigest, { ...info.listings, abi: abiOf(info.metadata) });
     // Lets gateways list this output before anyone downloads it; checked there against outputDigest.
     await opts.client.submitOutputMetadata(info.outputDigest, info.outputMetadata);
     emit({ event: 'built', job: job.id, cpv: info.cpv, kind, outputDigest: info.outputDigest, archive: archive.sha256, seconds: seconds(), ...(accepted.dispute ? { dispute: accepted.dispute.outputDigests } : {}) });
@@ -163,6 +163,12 @@ export async function runJob(job: Job, opts: BuilderOptions, stopping: AbortSign
     stopBeating();
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** SLOT and sonames for the coordinator's ABI-rebuild planning; Portage's PROVIDES/REQUIRES read `arch: soname …` per line. */
+export function abiOf(md: { slot: string; subslot: string; provides: string; requires: string }): OutputAbi {
+  const sonames = (text: string) => [...new Set(text.split('\n').flatMap((l) => l.replace(/^[^:\s]+:/, '').trim().split(/\s+/)).filter(Boolean))].sort();
+  return { slot: md.slot === md.subslot ? md.slot : `${md.slot}/${md.subslot}`, provides: sonames(md.provides), requires: sonames(md.requires) };
 }
 
 /** Leases and builds jobs, `slots` at a time, until `stopping` is aborted. */

@@ -49,6 +49,8 @@ export function portageConfig(spec: JobSpec): { makeConf: string[]; packageUse: 
     `LDFLAGS=${q(spec.ldflags)}`,
     `FEATURES="\${FEATURES} ${features.join(' ')}"`,
     `INSTALL_MASK=${q(spec.installMask)}`,
+    // The same mask on the binary package: Portage records PKG_INSTALL_MASK (not INSTALL_MASK) in its metadata, which is how the attested config names the variant.
+    `PKG_INSTALL_MASK=${q(spec.installMask)}`,
     'BINPKG_FORMAT="gpkg"',
   ];
   // `-*` first: only the job's flags are on, whatever the IUSE defaults say.

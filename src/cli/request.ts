@@ -4,6 +4,7 @@ import { CoordinatorClient } from '../api/client.js';
 import type { JobSpec } from '../api/v1.js';
 import { BinswarmError } from '../errors.js';
 import { isValidCpv, parseAtom } from '../formats/atom.js';
+import { installMaskOfVariant, VARIANTS } from '../formats/install-mask.js';
 import { readPrivateKey } from '../trust/keys.js';
 import { printJson, type CliCommand } from './common.js';
 import { DEFAULT_CHOST } from './gateway.js';
@@ -35,18 +36,22 @@ const command: CliCommand = {
       .option('--arch <arch>', 'profile arch', 'amd64')
       .option('--repo <name>', 'source repository (default: from the atom, else gentoo)')
       .option('--features <list>', 'output-affecting FEATURES', '')
+      .option('--variant <name>', `install variant: full (default), ${Object.keys(VARIANTS).join(', ')} (an INSTALL_MASK preset; see README)`)
+      .option('--install-mask <paths>', 'an explicit INSTALL_MASK instead of a --variant preset')
       .option('--json', 'print JSON')
-      .addHelpText('after', '\nExample:\n  binswarm request =app-misc/hello-1.0 --use "nls" --coordinator http://127.0.0.1:7600 --key me.key')
-      .action(async (atom: string, o: { coordinator: string; key: string; use: string; cflags: string; cxxflags?: string; ldflags: string; chost: string; arch: string; repo?: string; features: string; json?: boolean }) => {
+      .addHelpText('after', '\nExample:\n  binswarm request =app-misc/hello-1.0 --use "nls" --coordinator http://127.0.0.1:7600 --key me.key\n  binswarm request =app-misc/hello-1.0 --variant slim --coordinator http://127.0.0.1:7600 --key me.key')
+      .action(async (atom: string, o: { coordinator: string; key: string; use: string; cflags: string; cxxflags?: string; ldflags: string; chost: string; arch: string; repo?: string; features: string; variant?: string; installMask?: string; json?: boolean }) => {
         const t = requestTarget(atom);
+        if (o.variant !== undefined && o.installMask !== undefined) throw new BinswarmError('BAD_USAGE', 'give --variant or --install-mask, not both');
+        const installMask = o.installMask !== undefined ? words(o.installMask).join(' ') : installMaskOfVariant(o.variant ?? '');
         const spec: JobSpec = {
           cpv: t.cpv, repo: o.repo ?? t.repo ?? 'gentoo', chost: o.chost, arch: o.arch, use: [...new Set(words(o.use))].sort(), cflags: o.cflags, cxxflags: o.cxxflags ?? o.cflags,
-          ldflags: o.ldflags, features: [...new Set(words(o.features))].sort(), installMask: '',
+          ldflags: o.ldflags, features: [...new Set(words(o.features))].sort(), installMask,
         };
         if (spec.use.some((f) => f.startsWith('-'))) throw new BinswarmError('BAD_USAGE', '--use lists the enabled flags only (no -flag)');
         const reply = await new CoordinatorClient(o.coordinator, await readPrivateKey(o.key)).submitRequest(spec);
         if (o.json) printJson({ spec, ...reply });
-        else if (reply.jobId) console.log(`requested ${spec.cpv} USE="${spec.use.join(' ')}": build job ${reply.jobId}${reply.configKey ? ` (configKey ${reply.configKey})` : ''}`);
+        else if (reply.jobId) console.log(`requested ${spec.cpv} USE="${spec.use.join(' ')}"${installMask ? ` INSTALL_MASK="${installMask}"` : ''}: build job ${reply.jobId}${reply.configKey ? ` (configKey ${reply.configKey})` : ''}`);
         else console.log(`requested ${spec.cpv} USE="${spec.use.join(' ')}": already attested${reply.configKey ? ` (configKey ${reply.configKey})` : ''}; your demand is counted`);
       });
   },

@@ -24,7 +24,16 @@ export async function acceptListing(store: Store, outputDigest: string, l: Listi
   }
   // Hashing right is not enough to be readable: refuse listings the explainer could not parse.
   parseImageListing(l.image);
-  parseMetadataListing(l.metadata);
+  const md = parseMetadataListing(l.metadata);
+  if (l.abi) {
+    // The SLOT is inside metadataDigest: the claimed one must be the attested one.
+    const slot = md.get('SLOT');
+    const forms = l.abi.slot.includes('/') ? [l.abi.slot] : [l.abi.slot, `${l.abi.slot}/${l.abi.slot}`];
+    if (!slot || !forms.flatMap((f) => [f, `${f}\n`]).some((t) => sha256(t) === slot.sha256)) {
+      throw new BinswarmError<DisputeErrorCode>('LISTING_MISMATCH', `the claimed SLOT "${l.abi.slot}" is not the SLOT in this output's metadata`);
+    }
+    await store.scheduler.putAbi(outputDigest, l.abi);
+  }
   const fresh = await store.scheduler.putListing({ outputDigest, imageDigest, metadataDigest, image: l.image, metadata: l.metadata, uploader, time: now });
   return { outputDigest, imageDigest, metadataDigest, duplicate: !fresh };
 }

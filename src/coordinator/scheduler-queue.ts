@@ -14,6 +14,7 @@ import { canonicalJson } from '../formats/canonical-json.js';
 import { requireBuilder } from './operators.js';
 import { checkAttestationForJob } from './scheduler-result.js';
 import { contribution, DEFAULT_DECAY, expectedCost, KIND_WEIGHT, logPriority, pkgOf, priorityAt, demandAt, rescore, whyOf, type DecayOptions } from './scheduler.js';
+import { queueAbiRebuilds } from './scheduler-abi.js';
 import { assignPending, ensureVerify, specOf, type VerifyContext } from './scheduler-verify.js';
 import type { DemandConfigRow } from './store/demand-store.js';
 import type { JobRow, NewJob } from './store/scheduler-store.js';
@@ -213,6 +214,7 @@ export class SchedulerQueue {
         await this.store.demand.addBuildTime(j.pkg, r.seconds);
         await this.reprice(j.pkg);
         await ensureVerify(this.ctx(now), att.buildKey);
+        if (j.kind !== 'verify') await queueAbiRebuilds(this.store, { ...att, chost: j.chost, envelope: att.envelope }, now);
       } else if (r.outcome === 'refused') {
         await this.s.updateJob(j.id, { state: 'refused', leaseExpires: null, note: `refused by builder ${who}: ${r.reason ?? 'no reason given'}`, updatedAt: now });
       } else if (j.attempts < this.settings.maxAttempts) {

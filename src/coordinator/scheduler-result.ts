@@ -16,7 +16,7 @@ export function specMismatch(spec: JobSpec, config: BuildConfig): string[] {
   return SPEC_FIELDS.filter((f) => spec[f] !== undefined && JSON.stringify(spec[f]) !== JSON.stringify(config[f]));
 }
 
-export async function checkAttestationForJob(store: Store, job: JobRow, keyId: string, attestationId: string | undefined): Promise<{ id: string; outputDigest: string; configKey: string; buildKey: string }> {
+export async function checkAttestationForJob(store: Store, job: JobRow, keyId: string, attestationId: string | undefined): Promise<{ id: string; outputDigest: string; configKey: string; buildKey: string; envelope: string }> {
   const bad = (m: string) => new BinswarmError('BAD_RESULT', `job ${job.id}: ${m}`);
   if (!attestationId) throw bad('outcome "built" needs the id of the attestation (submit it first)');
   const att = await store.scheduler.attestation(attestationId);
@@ -30,6 +30,9 @@ export async function checkAttestationForJob(store: Store, job: JobRow, keyId: s
     const diff = specMismatch(JSON.parse(job.spec) as JobSpec, config);
     if (diff.length > 0) throw bad(`the attested build config differs from the job in ${diff.join(', ')}`);
     if (job.configKey && att.configKey !== job.configKey) throw bad('the attested configKey differs from the job');
+    if (job.kind === 'abi-rebuild' && job.config && JSON.stringify([...config.depAbi].sort()) !== JSON.stringify([...(JSON.parse(job.config) as BuildConfig).depAbi].sort())) {
+      throw bad('the attested build links other library ABIs than the rebuild asked for');
+    }
   }
-  return { id: att.id, outputDigest: att.outputDigest, configKey: att.configKey, buildKey: att.buildKey };
+  return { id: att.id, outputDigest: att.outputDigest, configKey: att.configKey, buildKey: att.buildKey, envelope: att.envelope };
 }

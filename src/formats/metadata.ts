@@ -131,7 +131,10 @@ export function parseMetadata(raw: Map<string, Buffer>, subject?: string): Packa
     homepage: text(raw, 'HOMEPAGE'),
     repository: text(raw, 'repository').trim(),
     eprefix: text(raw, 'EPREFIX'),
-    installMask: text(raw, 'INSTALL_MASK'),
+    // Portage records no INSTALL_MASK in build-info, but PKG_INSTALL_MASK (the
+    // mask of what goes into the binary package): builders set both to the
+    // job's mask (issue 14), so either names what the package leaves out.
+    installMask: text(raw, 'INSTALL_MASK') || text(raw, 'PKG_INSTALL_MASK'),
     size: intOrUndefined(text(raw, 'SIZE'), 'SIZE', subject),
     ebuild: raw.get(`${pf}.ebuild`),
     environmentBz2: raw.get('environment.bz2'),

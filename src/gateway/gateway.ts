@@ -26,7 +26,7 @@ import { SwarmFetcher } from '../transfer/swarm-fetcher.js';
 import type { TrustResult } from '../trust/evaluate.js';
 import type { PrivateKey } from '../trust/keys.js';
 import { publicKeyFromRaw } from '../trust/keys.js';
-import type { Policy } from '../trust/policy.js';
+import { variantsFor, type Policy } from '../trust/policy.js';
 import { VerifyPool } from '../trust/verify-pool.js';
 import { ArchiveCache } from './archive-cache.js';
 import { evaluateBuilds, loadKeyStatements, type KeyStatements } from './evaluate-builds.js';
@@ -111,7 +111,7 @@ export class Gateway {
     this.now = opts.now ?? Date.now;
     this.client = new CoordinatorClient(opts.coordinator, opts.key);
     this.tiles = new TileClient(opts.logUrl ?? `${opts.coordinator.replace(/\/+$/, '')}/log`);
-    this.listing = new Listing(db, this.client, { chost: opts.chost, localUse: opts.localUse, now: this.now, say: (l) => this.say(l), signs: opts.signForPortage !== undefined });
+    this.listing = new Listing(db, this.client, { chost: opts.chost, localUse: opts.localUse, now: this.now, say: (l) => this.say(l), variants: (cpv) => variantsFor(opts.policy, cpv), signs: opts.signForPortage !== undefined });
     this.archives = new ArchiveCache(store, db, opts.fetcher ?? new SwarmFetcher(store, { client: new CoordinatorClient(opts.coordinator) }), this.client, opts.cacheBytes ?? 10 * 1024 ** 3, this.now, (l) => this.say(l));
   }
 

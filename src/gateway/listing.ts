@@ -7,6 +7,7 @@
 import type { CoordinatorClient } from '../api/client.js';
 import { splitCpv } from '../formats/atom.js';
 import { verifyOutputMetadata } from '../formats/output-metadata.js';
+import { variantOfInstallMask } from '../formats/install-mask.js';
 import { packagesEntryOf } from '../formats/packages-entry.js';
 import type { TrustResult } from '../trust/evaluate.js';
 import type { GatewayView, ListedPackage } from './gateway.js';
@@ -34,11 +35,39 @@ export interface ListingOptions {
    * member's size and hashes).
    */
   signs?: boolean;
+  /** Install variants the policy asks for this CPV, best first, ending with "full" (policy.ts variantsFor); default: full only. */
+  variants?: (cpv: string) => string[];
+}
+
+export interface Listed {
+  entry: Map<string, string>;
+  pkg: ListedPackage;
+  variant: string;
+}
+
+/**
+ * Per CPV and USE, only builds of the best variant the policy asks for that
+ * has a trusted build: the slim build where one is trusted, the full one
+ * otherwise. A custom INSTALL_MASK counts as full; a preset the policy does
+ * not ask for is not listed.
+ */
+export function chooseVariants(listed: readonly Listed[], variants: (cpv: string) => string[]): Listed[] {
+  const rank = (l: Listed) => {
+    const prefs = variants(l.pkg.cpv);
+    return prefs.indexOf(l.variant === 'custom' ? 'full' : l.variant);
+  };
+  const best = new Map<string, number>();
+  const group = (l: Listed) => `${l.pkg.cpv}\0${l.entry.get('USE') ?? ''}`;
+  for (const l of listed) {
+    const r = rank(l);
+    if (r >= 0 && r < (best.get(group(l)) ?? Infinity)) best.set(group(l), r);
+  }
+  return listed.filter((l) => rank(l) >= 0 && rank(l) === best.get(group(l)));
 }
 
 export class Listing {
   /** What is listed, per build. */
-  private readonly listed = new Map<string, { entry: Map<string, string>; pkg: ListedPackage }>();
+  private readonly listed = new Map<string, Listed>();
   /** Trusted builds whose metadata could not be had, and when it was last tried. */
   private readonly missing = new Map<string, number>();
   private changed = false;
@@ -61,9 +90,14 @@ export class Listing {
     const retryRows = this.db.buildsByKeys(retry);
     if (fetchMissing) await this.prefetchMetadata([...rows, ...retryRows]);
     const seen = new Set<string>();
-    for (const row of rows) {
+    // In log order, so BUILD_IDs (given on first listing) follow binrevs: a rebuild listed together with the build it replaces still gets the higher one.
+    const parsed = rows.map((row) => ({ row, r: row.status === 'trusted' ? (JSON.parse(row.result) as TrustResult) : undefined }));
+    const first = (r: TrustResult | undefined) => (r ? Math.min(Number.MAX_SAFE_INTEGER, ...r.attestations.map((a) => a.logIndex ?? Number.MAX_SAFE_INTEGER)) : Number.MAX_SAFE_INTEGER);
+    const order = new Map(parsed.map((p) => [p, first(p.r)]));
+    parsed.sort((a, b) => order.get(a)! - order.get(b)!);
+    for (const { row, r } of parsed) {
       seen.add(row.buildKey);
-      if (await this.relist(row.buildKey, row.status === 'trusted' ? (JSON.parse(row.result) as TrustResult) : undefined, fetchMissing)) this.changed = true;
+      if (await this.relist(row.buildKey, r, fetchMissing)) this.changed = true;
     }
     for (const k of buildKeys ?? []) if (!seen.has(k) && this.listed.delete(k)) this.changed = true;
     // Builds whose metadata was not to be had last time: tried again now and then.
@@ -77,7 +111,7 @@ export class Listing {
       this.db.set('timestamp', String(timestamp));
       this.changed = false;
     }
-    const listed = [...this.listed.values()].sort((a, b) => a.pkg.cpv.localeCompare(b.pkg.cpv) || a.pkg.buildId - b.pkg.buildId);
+    const listed = chooseVariants([...this.listed.values()], this.o.variants ?? (() => ['full'])).sort((a, b) => a.pkg.cpv.localeCompare(b.pkg.cpv) || a.pkg.buildId - b.pkg.buildId);
     const headerRows: [string, string][] = [...HEADER_BASE, ['CHOST', this.o.chost], ['PACKAGES', String(listed.length)], ['TIMESTAMP', String(timestamp)]];
     const header = new Map<string, string>(headerRows.sort(([a], [b]) => a.localeCompare(b)));
     return {
@@ -115,7 +149,7 @@ export class Listing {
     const times = r.attestations.filter((a) => a.counted && a.outputDigest === r.outputDigest && a.time).map((a) => Math.floor(Date.parse(a.time!) / 1000));
     const buildTime = times.length > 0 ? Math.min(...times) : 0;
     const entry = packagesEntryOf(md, { path, size: this.o.signs ? signedSizeOf(archive.size) : archive.size, buildId, buildTime, mtime: buildTime, header: new Map([['CHOST', this.o.chost]]) });
-    this.listed.set(buildKey, { entry, pkg: { path, cpv: md.cpv, buildId, archiveSha256: archive.sha256, size: archive.size, outputDigest: r.outputDigest, buildKey: r.buildKey, level: r.level, pieceRoot: archive.pieceRoot } });
+    this.listed.set(buildKey, { entry, variant: variantOfInstallMask(r.installMask ?? ''), pkg: { path, cpv: md.cpv, buildId, archiveSha256: archive.sha256, size: archive.size, outputDigest: r.outputDigest, buildKey: r.buildKey, level: r.level, pieceRoot: archive.pieceRoot } });
     return before === undefined || JSON.stringify([...before.entry]) !== JSON.stringify([...entry]);
   }
 

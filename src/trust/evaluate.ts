@@ -54,6 +54,8 @@ export interface TrustResult {
   configKey: string;
   cpv: string;
   chost: string;
+  /** The build's INSTALL_MASK (signed, in the build config): which install variant it is (issue 14). */
+  installMask?: string;
   status: TrustStatus;
   /** Level of the output that would be served (the leader), 0 if none. */
   level: number;
@@ -246,7 +248,7 @@ function decide(buildKey: string, g: { first: Attestation; verdicts: Attestation
   const required = thresholdFor(policy, g.first.cpv);
   const leader = outputs[0];
   const level = leader?.level ?? 0;
-  const base = { buildKey, configKey: g.first.configKey, cpv: g.first.cpv, chost: g.first.buildConfig.chost, level, required, outputs, attestations: g.verdicts };
+  const base = { buildKey, configKey: g.first.configKey, cpv: g.first.cpv, chost: g.first.buildConfig.chost, installMask: g.first.buildConfig.installMask, level, required, outputs, attestations: g.verdicts };
   if (required === 'never') return { ...base, status: 'opted-out', why: 'your policy never accepts binaries for this package' };
   if (outputs.length > 1) {
     const second = outputs[1]!.level;

@@ -14,12 +14,18 @@
  *   [log]                         # the coordinator's checkpoint key (gateways)
  *   name = "binswarm.local/log"
  *   key = "coordinator.pub"
+ *   [package-variants]            # per package, same patterns as overrides
+ *   "app-doc/*" = ["full"]
+ *
+ * and, among the top-level keys (before the first table):
+ *   variants = ["slim"]           # install variants preferred, best first ("full" is always the fallback)
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { BinswarmError } from '../errors.js';
+import { VARIANTS } from '../formats/install-mask.js';
 import { publicKeyFromText, type NamedKey, type PublicKey } from './keys.js';
 
 export type PolicyErrorCode = 'BAD_POLICY';
@@ -35,6 +41,9 @@ export interface Policy {
   log: NamedKey | undefined;
   /** How old the last verified view may get before a gateway stops listing (TUF's freeze attack). */
   maxStalenessMs: number;
+  /** Install variants to prefer, best first (issue 14); absent/empty: full builds only. */
+  variants?: string[];
+  packageVariants?: { pattern: string; variants: string[] }[];
 }
 
 export const DEFAULT_MAX_STALENESS = '7d';
@@ -46,6 +55,9 @@ export function parseDuration(text: string): number {
   if (!m) throw bad(`'${text}' is not a duration like 90s, 15m, 12h or 7d`);
   return Number(m[1]) * UNIT_MS[m[2] || 's']!;
 }
+
+const variantName = z.string().refine((v) => v === 'full' || v in VARIANTS, { message: `variants are full, ${Object.keys(VARIANTS).join(', ')}` });
+const variantList = z.array(variantName).max(10);
 
 const threshold = z.union([z.number().int().min(1).max(1000), z.literal('never')]);
 const keyText = z.string().min(1).max(10_000);
@@ -63,6 +75,8 @@ const PolicySchema = z
       .default({ required: 0, keys: [] }),
     log: z.object({ name: z.string().regex(/^[^\s+]+$/), key: keyText }).strict().optional(),
     'max-staleness': z.union([z.string().max(20), z.number().int().min(1)]).default(DEFAULT_MAX_STALENESS),
+    variants: variantList.default([]),
+    'package-variants': z.record(z.string().regex(PATTERN, 'package-variants keys are cat/pkg, cat/* or */pkg'), variantList).default({}),
   })
   .strict();
 
@@ -106,6 +120,8 @@ export function parsePolicy(text: string, baseDir: string, subject?: string): Po
     witnesses: { keys: witnesses, required: p.witnesses.required },
     log: p.log ? { name: p.log.name, key: loadKey(p.log.key, baseDir, 'log.key', subject) } : undefined,
     maxStalenessMs: parseDuration(String(p['max-staleness'])),
+    variants: p.variants,
+    packageVariants: Object.entries(p['package-variants']).map(([pattern, variants]) => ({ pattern, variants })),
   };
 }
 
@@ -119,16 +135,30 @@ export function loadPolicy(path: string): Policy {
   return parsePolicy(text, dirname(resolve(path)), path);
 }
 
-/** cat/pkg beats cat/* and * /pkg, which beat * / *; the policy's threshold applies otherwise. */
-export function thresholdFor(policy: Pick<Policy, 'threshold' | 'overrides'>, cpv: string): Threshold {
+/** The most specific pattern matching cpv: cat/pkg beats cat/* and * /pkg, which beat * / *. */
+function mostSpecific<T extends { pattern: string }>(items: readonly T[], cpv: string): T | undefined {
   const m = /^([^/]+)\/(.+?)-\d[^/]*$/.exec(cpv);
   const [cat, pn] = m ? [m[1]!, m[2]!] : ['', ''];
-  let best: { score: number; threshold: Threshold } | undefined;
-  for (const o of policy.overrides) {
+  let best: { score: number; item: T } | undefined;
+  for (const o of items) {
     const [oc, op] = o.pattern.split('/') as [string, string];
     if ((oc !== '*' && oc !== cat) || (op !== '*' && op !== pn)) continue;
     const score = (oc === '*' ? 0 : 2) + (op === '*' ? 0 : 1);
-    if (!best || score > best.score) best = { score, threshold: o.threshold };
+    if (!best || score > best.score) best = { score, item: o };
   }
-  return best?.threshold ?? policy.threshold;
+  return best?.item;
+}
+
+/** cat/pkg beats cat/* and * /pkg, which beat * / *; the policy's threshold applies otherwise. */
+export function thresholdFor(policy: Pick<Policy, 'threshold' | 'overrides'>, cpv: string): Threshold {
+  return mostSpecific(policy.overrides, cpv)?.threshold ?? policy.threshold;
+}
+
+/**
+ * The install variants to list for cpv, best first, always ending with
+ * "full": a gateway lists the first one with a trusted build (issue 14).
+ */
+export function variantsFor(policy: Pick<Policy, 'variants' | 'packageVariants'>, cpv: string): string[] {
+  const chosen = mostSpecific(policy.packageVariants ?? [], cpv)?.variants ?? policy.variants ?? [];
+  return [...new Set([...chosen, 'full'])];
 }

@@ -8,6 +8,7 @@ import type { JobSpec } from '../../src/api/v1.js';
 import { configMismatch } from '../../src/builder/config-check.js';
 import { unsafeFlag } from '../../src/builder/flag-policy.js';
 import { PortageBackend, portageConfig } from '../../src/builder/portage-backend.js';
+import { installMaskOfVariant } from '../../src/formats/install-mask.js';
 import { isBinswarmError } from '../../src/errors.js';
 import { tempDir } from '../helpers/env.js';
 import { buildKeyOf } from '../../src/formats/build-config.js';
@@ -95,4 +96,10 @@ test('portage backend refuses before running Portage: ebuild digest differs from
   const workDir = join(dir, 'job-ok');
   mkdirSync(workDir);
   await assert.rejects(backend.build({ spec: spec({ ebuild: digest }), workDir, signal: new AbortController().signal }), (e: unknown) => isBinswarmError(e) && e.code === 'BUILD_FAILED');
+});
+
+test('portageConfig: a slim job puts the preset into make.conf INSTALL_MASK, verbatim', () => {
+  const slim = installMaskOfVariant('slim');
+  assert.ok(portageConfig(spec({ installMask: slim })).makeConf.includes(`INSTALL_MASK="${slim}"`));
+  assert.ok(portageConfig(spec()).makeConf.includes('INSTALL_MASK=""'));
 });

@@ -18,6 +18,8 @@ import { TAMPER_ENV, TAMPER_VALUE, tamperRequested } from '../../src/builder/tam
 import { isBinswarmError } from '../../src/errors.js';
 import { readGpkg } from '../../src/formats/gpkg-read.js';
 import { inspectPackage } from '../../src/formats/inspect.js';
+import { installMaskOfVariant } from '../../src/formats/install-mask.js';
+import { parseImageListing } from '../../src/formats/listing-diff.js';
 import { hasProgram, need, tempDir } from '../helpers/env.js';
 
 const hasCc = hasProgram('cc');
@@ -146,4 +148,24 @@ test('the example repository ships with the package', () => {
   assert.ok(pkg.files.includes('src/builder/example-repo'), 'package.json "files" lists the example repository');
   const r = spawnSync('bash', ['-n', join(exampleRepoDir(), 'app-misc/hello-demo/hello-demo-1.0.ebuild')]);
   assert.equal(r.status, 0, 'the ebuild is valid bash');
+});
+
+test('the slim variant: INSTALL_MASK honoured (no headers, no static library), recorded in the metadata, its own configuration', async (t) => {
+  if (!need(t, hasCc, 'a C compiler (cc)')) return;
+  const files = async (spec: JobSpec) => {
+    const dir = await tempDir(t);
+    const workDir = join(dir, `job-${n++}`);
+    mkdirSync(workDir);
+    const info = await inspectPackage((await new ExampleBackend().build({ spec, workDir, signal: new AbortController().signal })).path, { listings: true });
+    return { info, paths: [...parseImageListing(info.listings!.image).keys()] };
+  };
+  const full = await files(exampleSpec('dev-libs/libdemo-1.0', ['static-libs']));
+  const slim = await files({ ...exampleSpec('dev-libs/libdemo-1.0', ['static-libs']), installMask: installMaskOfVariant('slim') });
+  assert.ok(full.paths.some((p) => /usr\/include\/demo\.h$/.test(p)), `full has the header: ${full.paths.join(' ')}`);
+  assert.ok(full.paths.some((p) => /libdemo\.a$/.test(p)), 'full has the static library');
+  assert.ok(!slim.paths.some((p) => /usr\/include|\.a$/.test(p)), `slim has neither: ${slim.paths.join(' ')}`);
+  assert.ok(slim.paths.some((p) => /libdemo\.so\.1$/.test(p)), 'slim keeps the shared library');
+  assert.equal(slim.info.buildConfig.installMask, installMaskOfVariant('slim'));
+  assert.equal(slim.info.metadata.installMask, installMaskOfVariant('slim'));
+  assert.notEqual(slim.info.configKey, full.info.configKey);
 });

@@ -85,7 +85,11 @@ test('dispute explanation over HTTP: listings are checked against the attested o
   await assert.rejects(client.uploadListing(a.outputDigest, { image: a.listings!.image, metadata: b.listings!.metadata }), { code: 'LISTING_MISMATCH' });
   await assert.rejects(client.uploadListing('e'.repeat(64), a.listings!), { code: 'NOT_FOUND' });
   await assert.rejects(new CoordinatorClient(url).uploadListing(a.outputDigest, a.listings!), { code: 'UNSIGNED' });
-  const first = await client.uploadListing(a.outputDigest, a.listings!);
+  // The SLOT a builder claims for ABI-rebuild planning must be the one in the attested metadata (hello's is "0").
+  await assert.rejects(client.uploadListing(a.outputDigest, { ...a.listings!, abi: { slot: '0/2', provides: [], requires: [] } }), { code: 'LISTING_MISMATCH' });
+  assert.equal(a.slot, '0');
+  const first = await client.uploadListing(a.outputDigest, { ...a.listings!, abi: { slot: '0', provides: [], requires: ['libgreet.so.1'] } });
+  assert.deepEqual(await store.scheduler.abiOf(a.outputDigest), { slot: '0', provides: [], requires: ['libgreet.so.1'] });
   assert.deepEqual([first.imageDigest, first.metadataDigest, first.duplicate], [a.imageDigest, a.metadataDigest, false]);
   assert.equal((await client.uploadListing(a.outputDigest, a.listings!)).duplicate, true);
 

@@ -285,6 +285,17 @@ test('census, request, queue and dispute CLIs against a coordinator', async (t) 
     assert.equal(res.code, 2, bad);
     assert.match(res.stderr, /BAD_ATOM/);
   }
+  // A slim variant is its own configuration: a request of it queues its own build job, with the preset's INSTALL_MASK.
+  const slim = await runCli(['request', '=app-misc/hello-1.0::test_repo', '--use', 'debug', '--variant', 'slim', '--coordinator', n.url, '--key', keyFile, '--json']);
+  assert.equal(slim.code, 0, slim.stderr);
+  const s = JSON.parse(slim.stdout) as { spec: { installMask: string }; jobId: string };
+  assert.equal(s.spec.installMask, '/usr/share/doc /usr/share/gtk-doc /usr/share/man /usr/share/info /usr/include *.a *.la');
+  assert.notEqual(s.jobId, r.jobId);
+  for (const bad of [['--variant', 'tiny'], ['--variant', 'slim', '--install-mask', '/opt']]) {
+    const res = await runCli(['request', '=app-misc/hello-1.0', ...bad, '--coordinator', n.url, '--key', keyFile]);
+    assert.equal(res.code, 2, bad.join(' '));
+    assert.match(res.stderr, /BAD_VARIANT|BAD_USAGE/);
+  }
   const unknown = await runCli(['dispute', 'show', 'f'.repeat(64), '--coordinator', n.url]);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /NOT_FOUND/);

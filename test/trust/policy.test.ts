@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { generateKey, publicKeyToPem } from '../../src/trust/keys.js';
-import { loadPolicy, parsePolicy, thresholdFor } from '../../src/trust/policy.js';
+import { loadPolicy, parsePolicy, thresholdFor, variantsFor } from '../../src/trust/policy.js';
 import { tempDir } from '../helpers/env.js';
 
 test('a full policy file loads, keys relative to it', async (t) => {
@@ -65,4 +65,15 @@ test('max-staleness: a duration (s, m, h, d), 7 days by default; anything else i
   assert.equal(parsePolicy(`${base}max-staleness = "12h"\n`, dir).maxStalenessMs, 12 * 3_600_000);
   assert.equal(parsePolicy(`${base}max-staleness = 90\n`, dir).maxStalenessMs, 90_000);
   for (const bad of ['"soon"', '"0s"', '"-1d"', '"7w"']) assert.throws(() => parsePolicy(`${base}max-staleness = ${bad}\n`, dir), { code: 'BAD_POLICY' }, bad);
+});
+
+test('variants: overall and per package, best first, "full" always the fallback; unknown names refused', () => {
+  const pem = JSON.stringify(publicKeyToPem(generateKey().publicKey));
+  const p = parsePolicy(`roots = [${pem}]\nvariants = ["slim"]\n[package-variants]\n"app-doc/*" = ["full"]\n"dev-libs/libgreet" = ["nodoc", "slim"]\n`, '/');
+  assert.deepEqual(variantsFor(p, 'app-misc/hello-1.0'), ['slim', 'full']);
+  assert.deepEqual(variantsFor(p, 'app-doc/greet-doc-1.0'), ['full']);
+  assert.deepEqual(variantsFor(p, 'dev-libs/libgreet-2.0'), ['nodoc', 'slim', 'full']);
+  assert.deepEqual(variantsFor(parsePolicy(`roots = [${pem}]\n`, '/'), 'app-misc/hello-1.0'), ['full']);
+  assert.throws(() => parsePolicy(`roots = [${pem}]\nvariants = ["tiny"]\n`, '/'), (e: { code?: string; message: string }) => e.code === 'BAD_POLICY' && /variants/.test(e.message));
+  assert.throws(() => parsePolicy(`roots = [${pem}]\n[package-variants]\n"bad atom" = ["slim"]\n`, '/'), /package-variants/);
 });

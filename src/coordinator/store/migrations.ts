@@ -99,6 +99,14 @@ CREATE TABLE output_metadata (output_digest TEXT PRIMARY KEY, body TEXT NOT NULL
 CREATE TABLE cosignatures (size {bigint} NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL, time {bigint} NOT NULL, PRIMARY KEY (size, witness));
 `,
   },
+  {
+    // Per attested output: its SLOT and soname lists, as the builder uploaded
+    // them with its listings; they decide which ABI rebuilds get queued (issue 14).
+    version: 6,
+    sql: `
+CREATE TABLE output_abi (output_digest TEXT PRIMARY KEY, slot TEXT NOT NULL, provides TEXT NOT NULL, requires TEXT NOT NULL);
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -4,6 +4,7 @@
  * Plain SQL over either backend; the decisions are in scheduler.ts and
  * scheduler-queue.ts. Every call made inside `tx` joins that transaction.
  */
+import type { OutputAbi } from '../../api/v1.js';
 import type { Db, Row } from './db.js';
 
 export interface JobRow {
@@ -218,5 +219,16 @@ export class SchedulerStore {
     return r
       ? { outputDigest: String(r.output_digest), imageDigest: String(r.image_digest), metadataDigest: String(r.metadata_digest), image: String(r.image), metadata: String(r.metadata), uploader: String(r.uploader), time: n(r.time) }
       : undefined;
+  }
+
+  // ---- output ABI (issue 14) ----
+  async putAbi(outputDigest: string, abi: OutputAbi): Promise<void> {
+    if ((await this.db.all('SELECT 1 FROM output_abi WHERE output_digest = ?', [outputDigest])).length > 0) return;
+    await this.db.run('INSERT INTO output_abi (output_digest, slot, provides, requires) VALUES (?, ?, ?, ?)', [outputDigest, abi.slot, JSON.stringify(abi.provides), JSON.stringify(abi.requires)]);
+  }
+
+  async abiOf(outputDigest: string): Promise<OutputAbi | undefined> {
+    const r = (await this.db.all('SELECT * FROM output_abi WHERE output_digest = ?', [outputDigest]))[0];
+    return r ? { slot: String(r.slot), provides: JSON.parse(String(r.provides)) as string[], requires: JSON.parse(String(r.requires)) as string[] } : undefined;
   }
 }
