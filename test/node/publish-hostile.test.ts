@@ -21,7 +21,7 @@ import { coordinatorWithBuilder } from '../helpers/one-builder.js';
 test('publish skips a package with a hostile image entry, says why, and goes on with the others', async (t) => {
   if (!need(t, hasFixtures, '../shared fixtures')) return;
   const dir = await tempDir(t);
-  const { builder, store, url } = await coordinatorWithBuilder(t, dir);
+  const { w, builder, store, url } = await coordinatorWithBuilder(t, dir);
 
   // The real zstd PKGDIR plus app-misc/escape-1.0, listed in Packages with true SIZE/MD5/SHA1.
   const pkgdir = join(dir, 'binpkgs');
