@@ -26,20 +26,12 @@ import { generateKey } from '../../src/trust/keys.js';
 import { signAttestation } from '../../src/trust/statements.js';
 import { tempDir } from '../helpers/env.js';
 import { craftGpkg, demoMembers, tarOf, withImage } from '../helpers/gpkg-craft.js';
-import { DAY, World } from '../helpers/trust-world.js';
+import { coordinatorWithBuilder } from '../helpers/one-builder.js';
+import { DAY } from '../helpers/trust-world.js';
 
 test('an attested archive with a hostile image entry is not listed; /-/status says why', async (t) => {
   const dir = await tempDir(t);
-  const w = new World();
-  const valid = { from: new Date(Date.now() - DAY), to: new Date(Date.now() + 365 * DAY) };
-  const builder = w.builder(w.operator('alice', { ...valid, builders: 0 }), valid);
-  const store = await openStore(join(dir, 'coord.db'));
-  const { app } = await buildCoordinatorApp({ store, key: generateKey(), roots: [w.root.publicKey] });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  t.after(async () => {
-    await app.close();
-    await store.close();
-  });
+  const { w, builder, store, url } = await coordinatorWithBuilder(t, dir);
   const client = new CoordinatorClient(url, builder);
   for (const c of w.certificates) await client.submitCertificate(c);
 

@@ -16,21 +16,12 @@ import { publishPkgdir } from '../../src/node/contribute.js';
 import { generateKey } from '../../src/trust/keys.js';
 import { fixturesDir, hasFixtures, need, tempDir } from '../helpers/env.js';
 import { craftGpkg, demoMembers, tarOf, withImage } from '../helpers/gpkg-craft.js';
-import { DAY, World } from '../helpers/trust-world.js';
+import { coordinatorWithBuilder } from '../helpers/one-builder.js';
 
 test('publish skips a package with a hostile image entry, says why, and goes on with the others', async (t) => {
   if (!need(t, hasFixtures, '../shared fixtures')) return;
   const dir = await tempDir(t);
-  const w = new World();
-  const valid = { from: new Date(Date.now() - DAY), to: new Date(Date.now() + 365 * DAY) };
-  const builder = w.builder(w.operator('alice', { ...valid, builders: 0 }), valid);
-  const store = await openStore(join(dir, 'coord.db'));
-  const { app } = await buildCoordinatorApp({ store, key: generateKey(), roots: [w.root.publicKey] });
-  const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  t.after(async () => {
-    await app.close();
-    await store.close();
-  });
+  const { w, builder, store, url } = await coordinatorWithBuilder(t, dir);
 
   // The real zstd PKGDIR plus app-misc/escape-1.0, listed in Packages with true SIZE/MD5/SHA1.
   const pkgdir = join(dir, 'binpkgs');
