@@ -26,9 +26,11 @@ export const DEFAULT_TRACKER: TrackerPolicy = { banAfterReports: 2, probeFailure
 const isDown = (p: PeerRecord | undefined, pol: TrackerPolicy) => (p?.probeFailures ?? 0) >= pol.probeFailuresDown;
 
 export async function liveHolders(store: Store, sha256: string, pol: TrackerPolicy): Promise<Holder[]> {
-  const peers = new Map((await store.listPeers()).map((p) => [p.keyId, p]));
-  return (await store.holdersOf(sha256))
-    .filter((h) => h.failures < pol.banAfterReports && !isDown(peers.get(h.peer), pol))
+  // Every download asks this: read the archive's holders and their peer rows only, never the whole peer table.
+  const holders = (await store.holdersOf(sha256)).filter((h) => h.failures < pol.banAfterReports);
+  const peers = await Promise.all(holders.map((h) => store.getPeer(h.peer)));
+  return holders
+    .filter((_, i) => !isDown(peers[i], pol))
     .map((h) => ({ peer: h.peer, url: h.url, failures: h.failures, ...(h.partial ? { partial: true } : {}) }));
 }
 
@@ -36,7 +38,26 @@ export function isLiveMirror(p: PeerRecord, now: number, pol: TrackerPolicy): bo
   return p.roles.includes('mirror') && p.url !== null && p.capacity > 0 && p.lastSeen >= now - pol.mirrorTtlMs && !isDown(p, pol);
 }
 
-export async function computePlacement(store: Store, now: number, pol: TrackerPolicy): Promise<PlacementReply & { byMirror: Map<string, string[]> }> {
+export type ComputedPlacement = PlacementReply & { byMirror: Map<string, string[]>; pieceRoots: Map<string, string> };
+
+/**
+ * Placement is a function of every live mirror and every placed archive, so
+ * one computation serves every request for `ttlMs`: mirrors polling their
+ * assignments cost one lookup each, not a pass over the whole registry.
+ */
+export function placementCache(store: Store, pol: TrackerPolicy, ttlMs: number): (now: number) => Promise<ComputedPlacement> {
+  let cached: { at: number; value: Promise<ComputedPlacement> } | undefined;
+  return (now) => {
+    if (!cached || now - cached.at >= ttlMs || now < cached.at) {
+      const value = computePlacement(store, now, pol);
+      cached = { at: now, value };
+      value.catch(() => (cached = undefined));
+    }
+    return cached.value;
+  };
+}
+
+export async function computePlacement(store: Store, now: number, pol: TrackerPolicy): Promise<ComputedPlacement> {
   const peers = await store.listPeers();
   const live = peers.filter((p) => isLiveMirror(p, now, pol));
   const archives = await store.placementArchives(now - pol.demandWindowMs);
@@ -56,7 +77,18 @@ export async function computePlacement(store: Store, now: number, pol: TrackerPo
     mirrors,
     archives: archives.map((a) => ({ sha256: a.sha256, size: a.size, demand: a.demand, target: replicaTarget(a.demand, pol.minReplicas), mirrors: placed.get(a.sha256) ?? [], holders: holders.get(a.sha256)?.length ?? 0 })),
     byMirror,
+    pieceRoots: new Map(archives.map((a) => [a.sha256, a.pieceRoot])),
   };
+}
+
+const PROBE_CONCURRENCY = 64;
+
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /**
@@ -70,15 +102,14 @@ export function startProber(store: Store, opts: { intervalMs: number; timeoutMs?
     running = true;
     try {
       const peers = (await store.listPeers()).filter((p) => p.url);
-      await Promise.all(
-        peers.map(async (p) => {
+      // At most PROBE_CONCURRENCY probes in flight: 10⁵ peers must not mean 10⁵ sockets at once.
+      await forEachLimited(peers, PROBE_CONCURRENCY, async (p) => {
           const ok = await fetch(`${p.url!.replace(/\/+$/, '')}/health`, { signal: AbortSignal.timeout(opts.timeoutMs ?? 3000) })
             .then(async (r) => (await r.body?.cancel(), r.ok))
             .catch(() => false);
           if (!ok) opts.log?.(`probe failed: ${p.keyId.slice(0, 12)} at ${p.url}`);
           await store.recordProbe(p.keyId, ok, opts.now());
-        }),
-      );
+      });
     } catch (e) {
       opts.log?.(`prober: ${(e as Error).message}`);
     } finally {

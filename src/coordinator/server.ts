@@ -18,7 +18,7 @@ import { MAX_SKEW_MS, verifyRequest, type SignedBy } from '../trust/request-sign
 import { VerifyPool } from '../trust/verify-pool.js';
 import { registerCoordinatorMetrics } from './metrics.js';
 import { ingestAttestation, ingestAttestations, ingestCertificate, ingestRevocation, latestCheckpoint, type Coordinator } from './ingest.js';
-import { computePlacement, DEFAULT_TRACKER, liveHolders, startProber, type TrackerPolicy } from './mirrors.js';
+import { DEFAULT_TRACKER, liveHolders, placementCache, startProber, type TrackerPolicy } from './mirrors.js';
 import { registerSchedulingRoutes } from './routes-scheduling.js';
 import { SchedulerQueue, type SchedulerSettings } from './scheduler-queue.js';
 import { openStore } from './store/sql-store.js';
@@ -55,6 +55,8 @@ export interface CoordinatorOptions {
   now?: () => number;
   /** Tracker bans, mirror liveness, replica minimum (defaults: DEFAULT_TRACKER). */
   tracker?: Partial<TrackerPolicy>;
+  /** One placement computation serves every placement/assignment request for this long (default 2 s). */
+  placementTtlMs?: number;
   /** Probe peers' /health this often (off when absent). */
   probeIntervalMs?: number;
   /** How long one read of the published checkpoint is served to every follower (default 1 s; writes through this server drop it at once). */
@@ -100,6 +102,7 @@ export function openApiDocument(): object {
 export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ app: FastifyInstance; coordinator: Coordinator; scheduler: SchedulerQueue }> {
   const now = opts.now ?? Date.now;
   const tracker: TrackerPolicy = { ...DEFAULT_TRACKER, ...opts.tracker };
+  const placement = placementCache(opts.store, tracker, opts.placementTtlMs ?? 2000);
   const scheduler = new SchedulerQueue(opts.store, opts.scheduler, now, opts.rng);
   const coordinator: Coordinator = {
     store: opts.store, roots: opts.roots, key: opts.key, origin: opts.origin ?? 'binswarm.local/log', keyName: opts.origin ?? 'binswarm.local/log',
@@ -189,14 +192,13 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     return { ...a, holders: await liveHolders(s, a.sha256, tracker) };
   });
   route(ROUTES.placement, async (): Promise<PlacementReply> => {
-    const { mirrors, archives } = await computePlacement(s, now(), tracker);
+    const { mirrors, archives } = await placement(now());
     return { mirrors, archives };
   });
   route<unknown, unknown, { peer: string }>(ROUTES.assignments, async (req): Promise<AssignmentsReply> => {
-    const placed = await computePlacement(s, now(), tracker);
-    const mine = new Set(placed.byMirror.get(req.params.peer) ?? []);
-    const archives = await s.placementArchives(now() - tracker.demandWindowMs);
-    return { peer: req.params.peer, assignments: archives.filter((a) => mine.has(a.sha256)).map((a) => ({ sha256: a.sha256, size: a.size, pieceRoot: a.pieceRoot })) };
+    const placed = await placement(now());
+    const size = new Map(placed.archives.map((a) => [a.sha256, a.size]));
+    return { peer: req.params.peer, assignments: (placed.byMirror.get(req.params.peer) ?? []).map((sha256) => ({ sha256, size: size.get(sha256)!, pieceRoot: placed.pieceRoots.get(sha256)! })) };
   });
   route<{ cpv?: string; chost?: string; configKey?: string; after?: number; limit?: number }>(ROUTES.packages, async (req) => {
     const rows = await s.queryAttestations(req.query);
