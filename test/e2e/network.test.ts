@@ -17,15 +17,14 @@ import { inspectPackage } from '../../src/formats/inspect.js';
 import { packagesEntryOf } from '../../src/formats/packages-entry.js';
 import { readPackagesIndexFile, writePackagesIndexFiles } from '../../src/formats/packages-index.js';
 import { BlobStore } from '../../src/transfer/blob-store.js';
-import { generateKey, privateKeyToPem, publicKeyToPem, type PrivateKey } from '../../src/trust/keys.js';
-import { openAttestation, signCertificate } from '../../src/trust/statements.js';
+import { openAttestation } from '../../src/trust/statements.js';
 import { runCli } from '../helpers/cli.js';
 import { fixturesDir, hasFixtures, need, tempDir } from '../helpers/env.js';
 import { hasPostgres, startPostgres } from '../helpers/postgres.js';
 import { portageAvailable, runGetbinpkg } from '../helpers/portage.js';
 import { startBinswarm } from '../helpers/procs.js';
+import { operatorWorld, policyFile } from '../helpers/operators.js';
 
-const DAY = 86_400_000;
 const PKGDIR = () => join(fixturesDir, 'zstd');
 
 interface Contributor {
@@ -36,36 +35,12 @@ interface Contributor {
   url: string;
 }
 
+/** Root, three operators (alice, bob, carol) with one builder key each, and a consumer key, as files in DIR. */
 async function world(dir: string) {
-  const write = (name: string, k: PrivateKey) => {
-    writeFileSync(join(dir, `${name}.key`), privateKeyToPem(k), { mode: 0o600 });
-    writeFileSync(join(dir, `${name}.key.pub`), publicKeyToPem(k.publicKey));
-    return join(dir, `${name}.key`);
-  };
-  const root = generateKey();
-  write('root', root);
-  const from = new Date(Date.now() - DAY);
-  const to = new Date(Date.now() + 365 * DAY);
-  const people = ['alice', 'bob', 'carol'].map((name) => {
-    const op = generateKey();
-    const builder = generateKey();
-    write(`${name}-op`, op);
-    const key = write(`${name}-b1`, builder);
-    const opCert = join(dir, `${name}-op.cert.json`);
-    const bCert = join(dir, `${name}-b1.cert.json`);
-    writeFileSync(opCert, JSON.stringify(signCertificate({ role: 'operator', name, subject: op.publicKey, notBefore: from, notAfter: to }, root)));
-    writeFileSync(bCert, JSON.stringify(signCertificate({ role: 'builder', name: `${name}-b1`, subject: builder.publicKey, notBefore: from, notAfter: to }, op)));
-    return { name, key, certs: [opCert, bCert] };
-  });
-  const consumer = write('consumer', generateKey());
-  return { rootPub: join(dir, 'root.key.pub'), people, consumer };
+  return operatorWorld(dir, ['alice', 'bob', 'carol']);
 }
 
-function policy(dir: string, name: string, body: string): string {
-  const path = join(dir, `${name}.toml`);
-  writeFileSync(path, `roots = ["root.key.pub"]\n${body}`);
-  return path;
-}
+const policy = policyFile;
 
 async function publish(c: Contributor, coordinator: string, pkgdir: string, extra: string[] = []) {
   const r = await runCli(['publish', pkgdir, '--coordinator', coordinator, '--key', c.key, ...c.certs.flatMap((x) => ['--cert', x]), '--data', c.data, '--public-url', c.url, '--json', ...extra]);
