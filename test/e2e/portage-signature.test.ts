@@ -24,10 +24,9 @@ import { createHash } from 'node:crypto';
 import { signVerifiedGpkg } from '../../src/formats/gpkg-sign.js';
 import { inspectPackage } from '../../src/formats/inspect.js';
 import { Gpg, gpgAvailable } from '../../src/formats/openpgp.js';
-import { generateKey, privateKeyToPem, publicKeyToPem, type PrivateKey } from '../../src/trust/keys.js';
-import { signCertificate } from '../../src/trust/statements.js';
 import { runCli } from '../helpers/cli.js';
 import { fixturesDir, hasFixtures, hasProgram, need, portageToolsDir, repoRoot, tempDir } from '../helpers/env.js';
+import { operatorWorld } from '../helpers/operators.js';
 import { portageAvailable, portageSource, runGetbinpkg } from '../helpers/portage.js';
 import { startBinswarm } from '../helpers/procs.js';
 
@@ -150,33 +149,19 @@ test('setup-portage trusts the gateway key; Portage accepts what it signed and r
   }
 });
 
-function writeKey(dir: string, name: string, k: PrivateKey): string {
-  writeFileSync(join(dir, `${name}.key`), privateKeyToPem(k), { mode: 0o600 });
-  writeFileSync(join(dir, `${name}.key.pub`), publicKeyToPem(k.publicKey));
-  return join(dir, `${name}.key`);
-}
-
 test('real emerge with signatures required installs from a signing gateway; a gateway key Portage does not trust is refused', { timeout: 400_000 }, async (t) => {
   if (!need(t, hasFixtures, '../shared/fixtures/portage')) return;
   if (!need(t, gpgAvailable(), 'gpg (Debian gnupg)')) return;
   if (!need(t, portageAvailable, 'the real Portage client (../shared/tools/portage)')) return;
   const dir = await tempDir(t);
-  const DAY = 86_400_000;
-  const root = generateKey();
-  writeKey(dir, 'root', root);
-  const op = generateKey();
-  const builder = generateKey();
-  const builderKey = writeKey(dir, 'alice-b1', builder);
-  const from = new Date(Date.now() - DAY);
-  const to = new Date(Date.now() + 30 * DAY);
-  writeFileSync(join(dir, 'op.cert.json'), JSON.stringify(signCertificate({ role: 'operator', name: 'alice', subject: op.publicKey, notBefore: from, notAfter: to }, root)));
-  writeFileSync(join(dir, 'b1.cert.json'), JSON.stringify(signCertificate({ role: 'builder', name: 'alice-b1', subject: builder.publicKey, notBefore: from, notAfter: to }, op)));
+  const alice = operatorWorld(dir, ['alice']).people[0]!;
+  const builderKey = alice.key;
   writeFileSync(join(dir, 'policy.toml'), 'roots = ["root.key.pub"]\nthreshold = 1\n');
 
   const coord = await startBinswarm(['coordinator', '--data', join(dir, 'coord'), '--listen', '127.0.0.1:0', '--roots', join(dir, 'root.key.pub')], t);
   const C = coord.ready.listening;
   const node = await startBinswarm(['node', '--roles', 'contribute', '--coordinator', C, '--data', join(dir, 'node'), '--key', builderKey, '--listen', '127.0.0.1:0'], t);
-  const pub = await runCli(['publish', join(fixturesDir, 'zstd'), '--coordinator', C, '--key', builderKey, '--cert', join(dir, 'op.cert.json'), '--cert', join(dir, 'b1.cert.json'), '--data', join(dir, 'node'), '--public-url', node.ready.listening, '--json']);
+  const pub = await runCli(['publish', join(fixturesDir, 'zstd'), '--coordinator', C, '--key', builderKey, ...alice.certs.flatMap((c) => ['--cert', c]), '--data', join(dir, 'node'), '--public-url', node.ready.listening, '--json']);
   assert.equal(pub.code, 0, pub.stderr);
 
   // The gateway signs with Portage's test key (the one the harness's keyring trusts), kept in our own copy of its keyring.

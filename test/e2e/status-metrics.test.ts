@@ -8,11 +8,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { generateKey, privateKeyToPem, publicKeyToPem, type PrivateKey } from '../../src/trust/keys.js';
-import { signCertificate } from '../../src/trust/statements.js';
 import type { StatusReport } from '../../src/cli/status.js';
 import { runCli } from '../helpers/cli.js';
 import { fixturesDir, hasFixtures, need, tempDir } from '../helpers/env.js';
+import { operatorWorld } from '../helpers/operators.js';
 import { startBinswarm } from '../helpers/procs.js';
 
 /** One sample of a Prometheus text exposition: `name{labels} value`, labels given as a subset. */
@@ -33,32 +32,18 @@ async function scrape(url: string): Promise<string> {
   return r.text();
 }
 
-function writeKey(dir: string, name: string, k: PrivateKey): string {
-  writeFileSync(join(dir, `${name}.key`), privateKeyToPem(k), { mode: 0o600 });
-  writeFileSync(join(dir, `${name}.key.pub`), publicKeyToPem(k.publicKey));
-  return join(dir, `${name}.key`);
-}
-
 test('binswarm status and /metrics on a running coordinator, node and gateway', { timeout: 180_000 }, async (t) => {
   if (!need(t, hasFixtures, '../shared/fixtures/portage')) return;
   const dir = await tempDir(t);
-  const DAY = 86_400_000;
-  const root = generateKey();
-  writeKey(dir, 'root', root);
-  const op = generateKey();
-  const builder = generateKey();
-  const builderKey = writeKey(dir, 'b1', builder);
-  const from = new Date(Date.now() - DAY);
-  const to = new Date(Date.now() + 30 * DAY);
-  writeFileSync(join(dir, 'op.cert.json'), JSON.stringify(signCertificate({ role: 'operator', name: 'alice', subject: op.publicKey, notBefore: from, notAfter: to }, root)));
-  writeFileSync(join(dir, 'b1.cert.json'), JSON.stringify(signCertificate({ role: 'builder', name: 'alice-b1', subject: builder.publicKey, notBefore: from, notAfter: to }, op)));
+  const alice = operatorWorld(dir, ['alice']).people[0]!;
+  const builderKey = alice.key;
   writeFileSync(join(dir, 'policy.toml'), 'roots = ["root.key.pub"]\nthreshold = 1\n[overrides]\n"app-doc/*" = "never"\n');
 
   const coord = await startBinswarm(['coordinator', '--data', join(dir, 'coord'), '--listen', '127.0.0.1:0', '--roots', join(dir, 'root.key.pub')], t);
   const C = coord.ready.listening;
   const node = await startBinswarm<{ listening: string; roles: string[] }>(['node', '--roles', 'contribute', '--coordinator', C, '--data', join(dir, 'node'), '--key', builderKey, '--listen', '127.0.0.1:0'], t);
   assert.deepEqual(node.ready.roles, ['contribute']);
-  const pub = await runCli(['publish', join(fixturesDir, 'zstd'), '--coordinator', C, '--key', builderKey, '--cert', join(dir, 'op.cert.json'), '--cert', join(dir, 'b1.cert.json'), '--data', join(dir, 'node'), '--public-url', node.ready.listening, '--json']);
+  const pub = await runCli(['publish', join(fixturesDir, 'zstd'), '--coordinator', C, '--key', builderKey, ...alice.certs.flatMap((c) => ['--cert', c]), '--data', join(dir, 'node'), '--public-url', node.ready.listening, '--json']);
   assert.equal(pub.code, 0, pub.stderr);
   const gw = await startBinswarm<{ listening: string; served: number }>(['gateway', '--coordinator', C, '--data', join(dir, 'gw'), '--policy', join(dir, 'policy.toml'), '--listen', '127.0.0.1:0', '--interval', '3600', '--no-sign'], t, 120_000);
   const G = gw.ready.listening;
