@@ -23,6 +23,7 @@ const CASES: Record<string, () => Promise<{ default: BenchCase }>> = {
   scheduler: () => import('./scheduler.js'),
   builder: () => import('./builder.js'),
   'portage-sign': () => import('./portage-sign.js'),
+  tracker: () => import('./tracker.js'),
 };
 
 async function main(): Promise<void> {

@@ -1,0 +1,57 @@
+/**
+ * The tracker's hot path: every download asks which peers hold an archive.
+ * Its cost must follow the archive's holders, not the size of the network:
+ * measured with 1 000 and 100 000 registered peers (10⁵ is the design's
+ * scale), against one read of every peer — what the lookup did before.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_TRACKER, liveHolders } from '../src/coordinator/mirrors.js';
+import { openStore } from '../src/coordinator/store/sql-store.js';
+import type { BenchResult } from './run.js';
+
+const SHA = 'ab'.repeat(32);
+const HOLDERS = 5;
+
+async function perCall(fn: () => Promise<unknown>, rounds: number): Promise<number> {
+  for (let i = 0; i < Math.min(rounds, 20); i++) await fn();
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < rounds; i++) await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e3 / rounds;
+}
+
+async function measure(peers: number): Promise<{ lookup: number; scan: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'binswarm-bench-tracker-'));
+  const store = await openStore(join(dir, 'c.db'));
+  try {
+    const now = Date.now();
+    for (let i = 0; i < peers; i++) {
+      const keyId = i.toString(16).padStart(64, '0');
+      await store.upsertPeer({ keyId, publicKey: 'x', roles: ['contribute'], url: `http://127.0.0.1:${1000 + (i % 60000)}`, capacity: 0, failureDomain: null, firstSeen: now, lastSeen: now });
+      if (i % Math.floor(peers / HOLDERS) === 0) await store.addHolder({ archiveSha256: SHA, peer: keyId, url: `http://127.0.0.1:${1000 + (i % 60000)}`, announcedAt: now });
+    }
+    const lookup = await perCall(() => liveHolders(store, SHA, DEFAULT_TRACKER), 2000);
+    const scan = await perCall(() => store.listPeers(), peers >= 100_000 ? 5 : 200);
+    return { lookup, scan };
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export default async function trackerBench(): Promise<BenchResult> {
+  const small = await measure(1_000);
+  const large = await measure(100_000);
+  return {
+    name: 'tracker',
+    lines: [
+      `holder lookup (${HOLDERS} holders): ${small.lookup.toFixed(0)} µs with 1 000 peers, ${large.lookup.toFixed(0)} µs with 100 000 peers`,
+      `one read of every peer: ${small.scan.toFixed(0)} µs with 1 000 peers, ${large.scan.toFixed(0)} µs with 100 000 peers`,
+    ],
+    ratios: {
+      'holder lookup at 100k peers vs at 1k peers (1 = does not grow)': small.lookup / large.lookup,
+      'holder lookup vs one read of every peer, 100k peers': large.scan / large.lookup,
+    },
+  };
+}
