@@ -104,7 +104,9 @@ export class BlobStore {
       await this.install(tmp, sha256, pieces.finish());
       return { sha256, size };
     } catch (e) {
-      out.destroy();
+      // The stream opens its file asynchronously: wait until it is closed, or
+      // the open could land after the rm and leave a temp file behind.
+      if (!out.closed) await new Promise<void>((r) => { out.once('close', () => r()); out.destroy(); });
       await rm(tmp, { force: true });
       throw e;
     }
