@@ -11,7 +11,7 @@ function positive(v: string, name: string, integer = false): number {
   if (!Number.isFinite(x) || x <= 0 || (integer && !Number.isInteger(x))) throw new BinswarmError('BAD_USAGE', `${name} must be a positive ${integer ? 'integer' : 'number'}, not '${v}'`);
   return x;
 }
-import { parseListen, untilSignal } from './listen.js';
+import { listenOrClose, parseListen, untilSignal } from './listen.js';
 import { daemonLogger } from './logger.js';
 
 
@@ -45,7 +45,7 @@ const command: CliCommand = {
           tracker: { banAfterReports: Number(o.banAfter), mirrorTtlMs: Number(o.mirrorTtl) * 1000 }, probeIntervalMs: Number(o.probeInterval) * 1000 || undefined,
           witnesses: Number(o.witnesses),
           scheduler: { verifyTarget, heartbeatMs, decay: { ...DEFAULT_DECAY, halfLifeMs } } });
-        const url = await app.listen({ host, port });
+        const url = await listenOrClose(app, { host, port }, () => store.close());
         daemonLogger('coordinator').info({ url, store: store.kind, origin: o.origin, logKey: key.publicKey.id, keyCreated, roots: roots.length }, `coordinator on ${url}`);
         // The line tests and scripts wait for:
         process.stdout.write(`${JSON.stringify({ listening: url, logKey: key.publicKey.raw.toString('base64'), origin: o.origin })}\n`);

@@ -1,155 +1,182 @@
 /**
- * `binswarm demo` (what `npm start` runs): a whole local network in one
- * process on embedded defaults — a trust root, three operators, a
- * coordinator, three contributor nodes publishing the same (generated,
- * reproducible) packages, one divergent build that opens a dispute, and a
- * consumer gateway with threshold 2 that Portage could use as a binhost.
+ * `binswarm demo` (what `npm start` runs): a whole local network on
+ * loopback, each role a real `binswarm` process — a coordinator (SQLite),
+ * three builder operators (example backend), two mirrors in two failure
+ * domains and a consumer's gateway. It asks for the example packages with
+ * different USE flags, lets the builders build and cross-verify them, and
+ * shows what happens until Ctrl-C, which stops every process and keeps the
+ * data for the next start (`--reset` starts over).
  */
 import { Command } from 'commander';
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import Fastify from 'fastify';
-import { buildCoordinatorApp } from '../coordinator/server.js';
-import { openStore } from '../coordinator/store/sql-store.js';
-import { writeGpkg } from '../formats/gpkg-write.js';
-import { inspectPackage } from '../formats/inspect.js';
-import { packagesEntryOf } from '../formats/packages-entry.js';
-import { writePackagesIndexFiles } from '../formats/packages-index.js';
-import { Gateway } from '../gateway/gateway.js';
-import { buildGatewayApp } from '../gateway/server.js';
-import { openPortageSigning } from './portage-signing.js';
-import { BlobStore } from '../transfer/blob-store.js';
-import { registerBlobRoutes } from '../node/blob-server.js';
-import { publishPkgdir } from '../node/contribute.js';
-import { generateKey, publicKeyToPem } from '../trust/keys.js';
-import { parsePolicy } from '../trust/policy.js';
-import { signCertificate } from '../trust/statements.js';
-import { readGpkg } from '../formats/gpkg-read.js';
+import { CoordinatorClient } from '../api/client.js';
+import type { JobSpec } from '../api/v1.js';
+import { exampleRepoDir, readEbuild } from '../builder/example-repo.js';
+import { Children } from '../demo/processes.js';
+import { readSummary, renderSummary, type DemoRequest, type DemoSummary } from '../demo/summary.js';
+import { demoWorld, type DemoWorld } from '../demo/world.js';
+import { BinswarmError } from '../errors.js';
+import { readPrivateKey } from '../trust/keys.js';
+import { loadPolicy } from '../trust/policy.js';
 import type { CliCommand } from './common.js';
-import { untilSignal } from './listen.js';
+import { binreposEntry } from './setup-portage.js';
 
 const CHOST = 'x86_64-pc-linux-gnu';
-const DAY = 86_400_000;
+/** What the demo consumer asks for: both example packages, each with two USE configurations. */
+const WANTED: { cpv: string; use: string[] }[] = [
+  { cpv: 'dev-libs/libdemo-1.0', use: ['static-libs'] },
+  { cpv: 'dev-libs/libdemo-1.0', use: [] },
+  { cpv: 'app-misc/hello-demo-1.0', use: ['nls'] },
+  { cpv: 'app-misc/hello-demo-1.0', use: ['debug', 'nls'] },
+];
 
-/** Two small packages, built the same way every time (fixed mtimes, sorted tar): reproducible. */
-async function buildPackages(dir: string, variant = ''): Promise<string> {
-  const pkgdir = join(dir, 'pkgdir');
-  const specs = [
-    { cat: 'app-misc', pf: 'hello-demo-1.0', files: { 'usr/bin/hello-demo': `#!/bin/sh\necho "hello from binswarm${variant}"\n` }, rdepend: 'dev-libs/libdemo:0/1=' },
-    { cat: 'dev-libs', pf: 'libdemo-1.0', files: { 'usr/share/libdemo/README': 'a demo library\n' }, rdepend: '' },
-  ];
-  const entries: Map<string, string>[] = [];
-  for (const s of specs) {
-    const image = join(dir, 'image', s.pf);
-    for (const [rel, text] of Object.entries(s.files)) {
-      mkdirSync(join(image, rel, '..'), { recursive: true });
-      writeFileSync(join(image, rel), text);
-      if (rel.startsWith('usr/bin/')) chmodSync(join(image, rel), 0o755);
-    }
-    const metadata: Record<string, string> = {
-      CATEGORY: `${s.cat}\n`, PF: `${s.pf}\n`, SLOT: s.cat === 'dev-libs' ? '0/1\n' : '0\n', EAPI: '8\n', CHOST: `${CHOST}\n`, USE: 'amd64\n', IUSE: '\n',
-      CFLAGS: '-O2 -pipe\n', CXXFLAGS: '-O2 -pipe\n', LDFLAGS: '\n', KEYWORDS: 'amd64\n', LICENSE: 'MIT\n', RDEPEND: `${s.rdepend}\n`, DEPEND: `${s.rdepend}\n`,
-      BUILD_TIME: '1790000000\n', repository: 'gentoo\n', DEFINED_PHASES: 'install\n', [`${s.pf}.ebuild`]: `EAPI=8\nDESCRIPTION="binswarm demo"\n`,
-    };
-    mkdirSync(join(pkgdir, s.cat), { recursive: true });
-    const out = join(pkgdir, s.cat, `${s.pf}.gpkg.tar`);
-    await writeGpkg({ imageDir: image, metadata, out, basename: s.pf, mtime: 1_790_000_000 });
-    const info = await inspectPackage(out, { portageDigests: true });
-    entries.push(packagesEntryOf((await readGpkg(out)).metadata, { path: `${s.cat}/${s.pf}.gpkg.tar`, size: info.archive.size, md5: info.md5!, sha1: info.sha1!, mtime: 1_790_000_000 }));
-  }
-  await writePackagesIndexFiles(pkgdir, { header: new Map([['CHOST', CHOST], ['PACKAGES', String(entries.length)], ['VERSION', '0']]), packages: entries });
-  return pkgdir;
+/** One JSON object per line (the ready line first), for scripts and tests. */
+const jsonLine = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);
+
+interface DemoOptions {
+  dir: string;
+  reset?: boolean;
+  coordinatorListen: string;
+  gatewayListen: string;
+  sign: boolean;
+  once?: boolean;
+  timeout: string;
+  json?: boolean;
 }
 
-async function runDemo(o: { dir: string; once?: boolean; port: string }): Promise<void> {
-  const say = (s: string) => console.log(s);
+/** A complete spec (ebuild digest, eclasses, EAPI from the bundled repository), so its configKey is known up front. */
+async function exampleSpecs(): Promise<JobSpec[]> {
+  const out: JobSpec[] = [];
+  for (const w of WANTED) {
+    const eb = await readEbuild(exampleRepoDir(), w.cpv);
+    if (!eb) throw new BinswarmError('DEMO_REPO', `the bundled example repository has no ${w.cpv}`);
+    out.push({ cpv: w.cpv, repo: 'binswarm-example', chost: CHOST, arch: 'amd64', use: w.use, cflags: '-O2 -pipe', cxxflags: '-O2 -pipe', ldflags: '-Wl,-O1', features: [], installMask: '', ebuild: eb.sha256, eclasses: eb.inherited, eapi: eb.eapi });
+  }
+  return out;
+}
+
+async function startNetwork(children: Children, dir: string, world: DemoWorld, o: DemoOptions): Promise<{ coordinator: string; gateway: string }> {
+  const coord = await children.start<{ listening: string }>('coordinator', [
+    'coordinator', '--data', join(dir, 'coordinator'), '--roots', world.rootPub, '--listen', o.coordinatorListen,
+    '--verify-target', String(world.operators.length), '--heartbeat', '5', '--probe-interval', '10', '--mirror-ttl', '60',
+  ]);
+  const C = coord.ready.listening;
+  await Promise.all(world.operators.map((op) => children.start(`builder-${op.name}`, [
+    'node', '--roles', 'build', '--backend', 'example', '--coordinator', C, '--data', join(dir, `builder-${op.name}`), '--key', op.key,
+    ...op.certs.flatMap((c) => ['--cert', c]), '--listen', '127.0.0.1:0', '--poll', '1', '--json',
+  ])));
+  await Promise.all(world.mirrors.map((m) => children.start(m.name, [
+    'node', '--roles', 'mirror', '--coordinator', C, '--data', join(dir, m.name), '--key', m.key, '--quota', '1G', '--domain', m.domain,
+    '--sync-interval', '5', '--listen', '127.0.0.1:0',
+  ])));
+  const gw = await children.start<{ listening: string }>('gateway', [
+    'gateway', '--coordinator', C, '--data', join(dir, 'gateway'), '--policy', world.policy, '--listen', o.gatewayListen, '--interval', '5', '--key', world.consumer,
+    ...(o.sign ? [] : ['--no-sign']),
+  ], 120_000);
+  return { coordinator: C, gateway: gw.ready.listening };
+}
+
+async function runDemo(o: DemoOptions): Promise<number> {
   const dir = resolve(o.dir);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const now = Date.now();
-  const validity = { notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) };
+  const tty = process.stdout.isTTY === true && !o.json;
+  const say = (s: string) => !o.json && process.stdout.write(`${s}\n`);
+  if (o.reset) rmSync(dir, { recursive: true, force: true });
+  const resumed = existsSync(join(dir, 'coordinator'));
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  // The children read this (empty) config file, not the machine's /etc/binswarm/binswarm.toml.
+  writeFileSync(join(dir, 'demo.toml'), '# binswarm demo: every setting is on the command line of each process (see logs/).\n');
+  const sign = o.sign && spawnSync('gpg', ['--version']).status === 0;
+  const world = await demoWorld(dir);
+  const threshold = loadPolicy(world.policy).threshold;
+  const children = new Children(join(dir, 'logs'), { BINSWARM_CONFIG: join(dir, 'demo.toml') });
 
-  say('1. Keys: a trust root certifies three operators; each certifies one builder key.');
-  const root = generateKey();
-  writeFileSync(join(dir, 'root.pub'), publicKeyToPem(root.publicKey));
-  const ops = ['alice', 'bob', 'carol'].map((name) => {
-    const op = generateKey();
-    const builder = generateKey();
-    return { name, builder, certs: [signCertificate({ role: 'operator', name, subject: op.publicKey, ...validity }, root), signCertificate({ role: 'builder', name: `${name}-builder`, subject: builder.publicKey, ...validity }, op)] };
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= children.stopAll());
+  const interrupted = new Promise<'signal'>((r) => {
+    const on = () => r('signal');
+    process.once('SIGINT', on);
+    process.once('SIGTERM', on);
   });
+  try {
+    say(`${resumed ? 'Restarting the demo network kept' : 'Bringing up a demo network'} in ${dir} (--reset starts over)…`);
+    const { coordinator, gateway } = await Promise.race([startNetwork(children, dir, world, { ...o, sign }), interrupted.then(() => { throw new BinswarmError('DEMO_STOPPED', 'interrupted while starting'); })]);
+    const client = new CoordinatorClient(coordinator, await readPrivateKey(world.consumer));
+    const requests: DemoRequest[] = [];
+    for (const spec of await exampleSpecs()) requests.push({ spec, configKey: (await client.submitRequest(spec)).configKey ?? null });
+    const operatorOf = new Map(world.operators.map((op) => [op.keyId, op.name]));
+    const ready = { coordinator, dashboard: `${coordinator}/`, gateway, dir, pids: children.pids(), threshold, signed: sign };
+    if (o.json) jsonLine({ event: 'ready', ...ready });
+    const intro = [
+      `Coordinator ${coordinator}  (dashboard: ${coordinator}/, API: ${coordinator}/v1/openapi.json)`,
+      `Builders: ${world.operators.map((p) => p.name).join(', ')} (example backend); mirrors: ${world.mirrors.map((m) => `${m.name} (${m.domain})`).join(', ')}`,
+      `Gateway ${gateway}: lists what the policy ${world.policy} trusts (threshold ${threshold}).`,
+      '',
+      'Point Portage at it (as root):',
+      `  binswarm setup-portage --gateway ${gateway} --gateway-data ${join(dir, 'gateway')}${sign ? '' : ' --no-sign'}`,
+      'which writes /etc/portage/binrepos.conf/binswarm.conf:',
+      ...binreposEntry(gateway, 10, sign).trimEnd().split('\n').map((l) => `  ${l}`),
+      `Then: emerge --getbinpkgonly app-misc/hello-demo (after adding the example repository ${exampleRepoDir()})`,
+      `Logs of every process: ${join(dir, 'logs')}/. Ctrl-C stops the network; the data stays for the next start.`,
+      '',
+    ];
+    for (const l of intro) say(l);
 
-  say('2. Coordinator (SQLite) with its transparency log.');
-  const store = await openStore(join(dir, 'coordinator', 'coordinator.db'));
-  const { app: coordApp } = await buildCoordinatorApp({ store, key: generateKey(), roots: [root.publicKey] });
-  const coordinator = await coordApp.listen({ host: '127.0.0.1', port: 0 });
-  say(`   ${coordinator}  (API: ${coordinator}/v1/openapi.json)`);
-
-  say('3. Three contributors build the same packages (reproducibly) and publish them.');
-  const nodes: { close: () => Promise<void> }[] = [];
-  for (const [i, op] of ops.entries()) {
-    const data = join(dir, `node-${op.name}`);
-    const blobs = await BlobStore.open(data);
-    const nodeApp = Fastify();
-    registerBlobRoutes(nodeApp, blobs);
-    const url = await nodeApp.listen({ host: '127.0.0.1', port: 0 });
-    nodes.push({ close: () => nodeApp.close() });
-    const pkgdir = await buildPackages(join(dir, `build-${op.name}`));
-    const r = await publishPkgdir(pkgdir, { coordinator, key: op.builder, certificates: op.certs, store: blobs, publicUrl: url, serve: i === 1 });
-    for (const p of r.packages) say(`   ${op.name.padEnd(6)} ${p.cpv.padEnd(26)} ${p.action.padEnd(15)} log #${p.logIndex}`);
+    const deadline = Date.now() + Number(o.timeout) * 1000;
+    let last = '';
+    let announced = false;
+    for (;;) {
+      const s: DemoSummary | undefined = await readSummary(client, gateway, requests, operatorOf).catch(() => undefined);
+      const dead = children.dead();
+      if (dead.length) throw new BinswarmError('DEMO_CHILD', `${dead.map((d) => `${d.name} exited (${d.status})`).join(', ')}; see ${join(dir, 'logs')}/`);
+      if (s) {
+        const text = renderSummary(s, typeof threshold === 'number' ? threshold : 0);
+        if (o.json && JSON.stringify(s) !== last) jsonLine({ event: 'summary', ...s });
+        else if (tty) process.stdout.write(`\x1b[J${text}\n\x1b[${text.split('\n').length}A`);
+        else if (!o.json && text !== last) say(`${text}\n`);
+        last = o.json ? JSON.stringify(s) : text;
+        if (s.allTrusted && !announced) {
+          announced = true;
+          if (tty) process.stdout.write(`${text}\n\nEvery example package is trusted and listed by the gateway. Ctrl-C stops the network.\n`);
+          if (o.once) return 0;
+        }
+      }
+      if (o.once && Date.now() > deadline) {
+        process.stderr.write(`binswarm demo: not every example package was trusted and listed after ${o.timeout} s; see ${join(dir, 'logs')}/\n`);
+        return 1;
+      }
+      if ((await Promise.race([interrupted, new Promise((r) => setTimeout(r, 1000))])) === 'signal') break;
+    }
+    if (tty && announced === false) process.stdout.write(`${last}\n`);
+    return 0;
+  } finally {
+    if (!o.json) process.stdout.write('\nStopping the demo network…\n');
+    await stop();
+    if (o.json) jsonLine({ event: 'stopped', dir });
+    else process.stdout.write(`Stopped. Data kept in ${dir}: \`npm start\` resumes it, \`binswarm demo --reset\` starts over.\n`);
   }
-
-  say('4. Carol publishes a different build of hello-demo with the same config: a dispute.');
-  const odd = await buildPackages(join(dir, 'build-carol-odd'), ' (patched)');
-  const carolStore = await BlobStore.open(join(dir, 'node-carol'));
-  const carolApp = Fastify();
-  registerBlobRoutes(carolApp, carolStore);
-  const carolUrl = await carolApp.listen({ host: '127.0.0.1', port: 0 });
-  nodes.push({ close: () => carolApp.close() });
-  const disputed = await publishPkgdir(odd, { coordinator, key: ops[2]!.builder, certificates: [], store: carolStore, publicUrl: carolUrl });
-  for (const p of disputed.packages.filter((x) => x.dispute)) say(`   dispute recorded for ${p.cpv}: ${p.dispute!.map((d) => d.slice(0, 12)).join(' vs ')}`);
-
-  say('5. A consumer gateway, policy threshold = 2, on-dispute = "reject":');
-  const policyText = 'roots = ["root.pub"]\nthreshold = 2\non-dispute = "reject"\n';
-  writeFileSync(join(dir, 'policy.toml'), policyText);
-  // Signed for Portage's own check with the key setup-portage will trust (DIR/gateway/gnupg).
-  const signing = await openPortageSigning(join(dir, 'gateway'), {});
-  const gw = await Gateway.open({ coordinator, dataDir: join(dir, 'gateway'), policy: parsePolicy(policyText, dir), chost: CHOST, key: generateKey(), signForPortage: signing });
-  const view = await gw.refresh();
-  const decisions = gw.decisions();
-  for (const r of decisions) say(`   ${r.cpv.padEnd(26)} ${r.status.toUpperCase().padEnd(10)} ${r.why}`);
-  const gwApp = buildGatewayApp(gw);
-  const gateway = await gwApp.listen({ host: '127.0.0.1', port: Number(o.port) });
-  say(`   binhost: ${gateway}/Packages lists ${view.packages.size} package(s): ${[...view.packages.keys()].join(', ') || '(none)'}`);
-  say(`   why: ${gateway}/-/status`);
-  say('');
-  say(`Point Portage at it:  binswarm setup-portage --gateway ${gateway} --gateway-data ${resolve(dir, 'gateway')}   (then: emerge --getbinpkg …)`);
-
-  const close = async () => {
-    await gwApp.close();
-    await signing?.close();
-    await gw.close();
-    for (const n of nodes) await n.close();
-    await coordApp.close();
-    await store.close();
-  };
-  if (o.once) {
-    await close();
-    process.stdout.write(`${JSON.stringify({ served: [...view.packages.keys()], decisions: decisions.map((r) => ({ cpv: r.cpv, status: r.status, level: r.level })) })}\n`);
-    return;
-  }
-  say('The network keeps running; Ctrl-C stops it.');
-  await untilSignal(close);
 }
 
+let code = 0;
 const command: CliCommand = {
   build() {
     return new Command()
-      .description('Bring up a local network (coordinator, three contributors, a gateway) on embedded defaults and walk through it.')
-      .option('--dir <dir>', 'where the demo keeps its state (wiped first)', '.demo')
-      .option('--port <n>', 'gateway port (0 = any)', '7680')
-      .option('--once', 'exit after the walkthrough (prints a JSON summary last)')
-      .action(runDemo);
+      .description('Bring up a local network on loopback — a coordinator, three builder operators (example backend), two mirrors and a gateway — ask for the example packages, and show them being built, cross-verified, trusted and served. Ctrl-C stops it; the data stays for the next start.')
+      .option('--dir <dir>', 'where the demo keeps its state and logs', '.demo')
+      .option('--reset', 'throw the kept state away and start over')
+      .option('--coordinator-listen <host:port>', 'coordinator (and dashboard) address', '127.0.0.1:7600')
+      .option('--gateway-listen <host:port>', 'gateway (binhost) address', '127.0.0.1:7680')
+      .option('--no-sign', 'the gateway serves unsigned (default: signed for Portage when gpg is installed)')
+      .option('--once', 'exit 0 as soon as every example package is trusted and listed (1 after --timeout)')
+      .option('--timeout <seconds>', 'with --once: give up after this long', '600')
+      .option('--json', 'JSON lines: a ready line with the URLs, then a summary whenever it changes')
+      .addHelpText('after', '\nExample:\n  npm start                      # = binswarm demo\n  binswarm demo --reset --once   # from scratch, exit when everything is trusted')
+      .action(async (o: DemoOptions) => {
+        code = await runDemo(o);
+      });
   },
+  exitCode: () => code,
 };
 
 export default command;

@@ -7,7 +7,7 @@ import { openPortageSigning, type PortageSigningFlags } from './portage-signing.
 import { readPrivateKey } from '../trust/keys.js';
 import { loadPolicy } from '../trust/policy.js';
 import { collect, parseSize, type CliCommand } from './common.js';
-import { parseListen, untilSignal } from './listen.js';
+import { listenOrClose, parseListen, untilSignal } from './listen.js';
 import { daemonLogger } from './logger.js';
 
 export const DEFAULT_CHOST = 'x86_64-pc-linux-gnu';
@@ -43,7 +43,10 @@ export async function runGateway(o: Opts & PortageSigningFlags): Promise<void> {
   const refresh = () => (running ??= gw.refresh().finally(() => (running = undefined)));
   await refresh().catch((e) => logger.warn({ err: (e as Error).message }, 'first refresh failed'));
   const app = buildGatewayApp(gw, { refresh });
-  const url = await app.listen({ host, port });
+  const url = await listenOrClose(app, { host, port }, async () => {
+    await gw.close();
+    await signing?.close();
+  });
   const timer = setInterval(() => void refresh().catch((e) => logger.warn({ err: (e as Error).message }, 'refresh failed')), Number(o.interval) * 1000);
   process.stdout.write(`${JSON.stringify({ listening: url, served: gw.current()?.packages.size ?? 0, checkpointSize: gw.current()?.checkpointSize ?? null, notServing: gw.unservable() ?? null })}\n`);
   await untilSignal(async () => {

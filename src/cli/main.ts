@@ -94,6 +94,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// A process started by `binswarm demo` stops when the demo's end of its stdin
+// closes (the demo died without stopping it): no orphans after a kill -9.
+if (process.env.BINSWARM_EXIT_WITH_STDIN === '1') {
+  process.stdin.on('end', () => process.kill(process.pid, 'SIGTERM')).on('error', () => undefined).resume();
+  (process.stdin as unknown as { unref?: () => void }).unref?.();
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -15,7 +15,7 @@ import { readPrivateKey } from '../trust/keys.js';
 import { collect, parseSize, type CliCommand } from './common.js';
 import { DEFAULT_CHOST, runGateway } from './gateway.js';
 import { addBuildOptions, backendFor, startBuilder, type BuildFlags } from './node-build.js';
-import { parseListen, untilSignal } from './listen.js';
+import { listenOrClose, parseListen, untilSignal } from './listen.js';
 import { parseRoles } from './roles.js';
 import type { PortageSigningFlags } from './portage-signing.js';
 import { daemonLogger } from './logger.js';
@@ -66,7 +66,7 @@ const command: CliCommand = {
         app.get('/health', async () => ({ ok: true }));
         const status = registerNodeStatus(app, { roles, keyId: key.publicKey.id, gateway: roles.includes('consume') ? `http://${o.gatewayListen}` : null });
         app.get('/status', async () => ({ keyId: key.publicKey.id, roles, bytesServed: stats.bytesServed, uploads: stats.active, requests: stats.requests, mirror: mirror?.status ?? null }));
-        const listening = await app.listen({ host, port });
+        const listening = await listenOrClose(app, { host, port });
         const publicUrl = o.publicUrl ?? listening;
         status.setPublicUrl(publicUrl);
         const client = new CoordinatorClient(o.coordinator, key);
