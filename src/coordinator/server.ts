@@ -203,9 +203,9 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
   route<{ cpv?: string; chost?: string; configKey?: string; after?: number; limit?: number }>(ROUTES.packages, async (req) => {
     const rows = await s.queryAttestations(req.query);
     const groups = new Map<string, PackageGroup>();
-    const disputed = new Set((await s.listDisputes()).map((d) => d.buildKey));
+    // Per build on this page (one primary-key read each), not every dispute of the network.
     for (const r of rows) {
-      const g = groups.get(r.buildKey) ?? { cpv: r.cpv, chost: r.chost, buildKey: r.buildKey, configKey: r.configKey, binrev: (await s.binrevOf(r.buildKey)) ?? null, disputed: disputed.has(r.buildKey), attestations: [] };
+      const g = groups.get(r.buildKey) ?? { cpv: r.cpv, chost: r.chost, buildKey: r.buildKey, configKey: r.configKey, binrev: (await s.binrevOf(r.buildKey)) ?? null, disputed: (await s.listDisputes(r.buildKey)).length > 0, attestations: [] };
       g.attestations.push({ envelope: JSON.parse(r.envelope) as Envelope, logIndex: r.logIndex, logTime: r.logTime });
       groups.set(r.buildKey, g);
     }
