@@ -8,7 +8,7 @@ import { registerBlobRoutes } from '../node/blob-server.js';
 import { Mirror } from '../node/mirror.js';
 import { SwarmFetcher } from '../transfer/swarm-fetcher.js';
 import { TokenBucket } from '../transfer/token-bucket.js';
-import { publishPkgdir } from '../node/contribute.js';
+import { startPeriodicRoles } from '../node/periodic-roles.js';
 import { registerNodeStatus } from '../node/status.js';
 import { readEnvelopeFile } from '../trust/files.js';
 import { readPrivateKey } from '../trust/keys.js';
@@ -34,7 +34,9 @@ const command: CliCommand = {
       .option('--public-url <url>', 'how others reach this node (default: http://LISTEN)')
       .option('--roles <list>', 'comma-separated: consume (the default) and, each opt-in, contribute, sign, mirror, build, census, witness (see contrib/binswarm.toml)', 'consume')
       .option('--witness-name <name>', 'role witness: the name your cosignatures carry (default: witness-<key id prefix>)')
-      .option('--watch <pkgdir>', 'contribute this PKGDIR now and whenever it changes (role contribute)')
+      .option('--watch <pkgdir>', 'contribute this PKGDIR now and whenever it changes (role contribute), or only sign the outputs of it the network already has (role sign)')
+      .option('--census-root <dir>', 'role census: the system whose ROOT/var/db/pkg is counted', '/')
+      .option('--census-interval <hours>', 'role census: how often the census is sent again', '24')
       .option('--watch-interval <seconds>', 'how often to look at the PKGDIR', '60')
       .option('--upload-rate <size>', 'upload limit per second for all uploads together, e.g. 20M (default: none)')
       .option('--max-uploads <n>', 'concurrent uploads; more get 503 + Retry-After', '64')
@@ -50,7 +52,7 @@ const command: CliCommand = {
       .option('--gpg-key <id>', 'gateway: signing key in that keyring')
       .option('--gpg-passphrase-file <file>', "gateway: the signing key's passphrase");
     return addBuildOptions(cmd)
-      .action(async (o: BuildFlags & { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; policy?: string; gatewayListen: string; chost: string; uploadRate?: string; maxUploads: string; downloadRate?: string; quota?: string; domain?: string; syncInterval: string; witnessName?: string } & PortageSigningFlags) => {
+      .action(async (o: BuildFlags & { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; censusRoot: string; censusInterval: string; policy?: string; gatewayListen: string; chost: string; uploadRate?: string; maxUploads: string; downloadRate?: string; quota?: string; domain?: string; syncInterval: string; witnessName?: string } & PortageSigningFlags) => {
         const roles: string[] = parseRoles(o.roles);
         const backend = backendFor(o, roles);
         const logger = daemonLogger('node');
@@ -79,37 +81,17 @@ const command: CliCommand = {
         // Re-announce what we hold (after a restart, or a coordinator that lost state).
         for await (const b of store.list()) if (await client.archive(b.sha256)) await client.announceHolder(b.sha256, publicUrl).catch(() => undefined);
         const certificates = await Promise.all(o.cert.map(readEnvelopeFile));
-        let timer: NodeJS.Timeout | undefined;
-        if (o.watch && roles.includes('contribute')) {
-          let last = '';
-          let running = false;
-          const pass = async () => {
-            if (running) return; // a slow pass is still at work; the next tick looks again
-            const { stat } = await import('node:fs/promises');
-            const st = await stat(`${o.watch}/Packages`).catch(() => undefined);
-            const mark = st ? `${st.mtimeMs}:${st.size}` : '';
-            if (!st || mark === last) return;
-            running = true;
-            try {
-              const r = await publishPkgdir(o.watch!, { coordinator: o.coordinator, key, certificates, store, publicUrl });
-              // Only a pass that got through marks the index as done; a failed one is retried.
-              last = mark;
-              status.contributed(r.packages.length);
-              logger.info({ pkgdir: o.watch, packages: r.packages.length, problems: r.problems.map((p) => p.message) }, `contributed ${r.packages.length} package(s)`);
-            } finally {
-              running = false;
-            }
-          };
-          await pass().catch((e) => logger.warn({ err: (e as Error).message }, 'contribute failed'));
-          timer = setInterval(() => void pass().catch((e) => logger.warn({ err: (e as Error).message }, 'contribute failed')), Number(o.watchInterval) * 1000);
-        }
+        const stopRoles = startPeriodicRoles({
+          roles, coordinator: o.coordinator, key, certificates, store, publicUrl, logger, watch: o.watch, watchIntervalMs: Number(o.watchInterval) * 1000,
+          censusRoot: o.censusRoot, censusIntervalMs: Number(o.censusInterval) * 3_600_000, contributed: (n) => status.contributed(n),
+        });
         process.stdout.write(`${JSON.stringify({ listening, publicUrl, keyId: key.publicKey.id, roles, ...(backend ? { backend: backend.name } : {}) })}\n`);
         const stopBuilder = backend ? await startBuilder(backend, o, { client, key, store, publicUrl, certificates, data: o.data }) : undefined;
         const stopMirror = mirror?.run(Number(o.syncInterval) * 1000);
         const stopNode = async () => {
           await stopBuilder?.();
           stopMirror?.();
-          if (timer) clearInterval(timer);
+          stopRoles();
           await app.close();
         };
         if (roles.includes('witness')) {

@@ -19,8 +19,9 @@ const command: CliCommand = {
       .requiredOption('--data <dir>', "the node's data directory (archives are stored here and served by `binswarm node`)")
       .option('--public-url <url>', 'URL of your running node, for archives the network does not have yet')
       .option('--serve', 'also keep and announce archives the network already has (become one more holder)')
+      .option('--sign-only', 'only sign outputs the network already has (your build agrees with theirs); offer nothing, skip the rest')
       .option('--json', 'print JSON')
-      .action(async (pkgdir: string, o: { coordinator: string; key: string; cert: string[]; data: string; publicUrl?: string; serve?: boolean; json?: boolean }) => {
+      .action(async (pkgdir: string, o: { coordinator: string; key: string; cert: string[]; data: string; publicUrl?: string; serve?: boolean; signOnly?: boolean; json?: boolean }) => {
         const tty = process.stderr.isTTY && !o.json;
         const result = await publishPkgdir(pkgdir, {
           coordinator: o.coordinator,
@@ -29,6 +30,7 @@ const command: CliCommand = {
           store: await BlobStore.open(o.data),
           publicUrl: o.publicUrl,
           serve: o.serve,
+          signOnly: o.signOnly,
           onProgress: tty ? (d, t, cpv) => process.stderr.write(`\r\x1b[K[${d + 1}/${t}] ${cpv}`) : undefined,
         });
         if (tty) process.stderr.write('\r\x1b[K');
@@ -36,6 +38,7 @@ const command: CliCommand = {
         if (o.json) printJson(result);
         else {
           for (const p of result.packages) console.log(`${p.cpv.padEnd(36)} ${p.action.padEnd(15)} log #${p.logIndex}  binrev ${p.binrev}${p.dispute ? `  DISPUTED (${p.dispute.length} outputs)` : ''}`);
+          for (const p of result.skipped) console.log(`${p.cpv.padEnd(36)} skipped         (--sign-only: the network has no such output yet)`);
           for (const p of result.problems) console.log(`problem: ${p.path ?? ''}: ${p.message} [${p.code}]`);
         }
       });
