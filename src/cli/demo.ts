@@ -106,6 +106,7 @@ async function runDemo(o: DemoOptions): Promise<number> {
     const requests: DemoRequest[] = [];
     for (const spec of await exampleSpecs()) requests.push({ spec, configKey: (await client.submitRequest(spec)).configKey ?? null });
     const operatorOf = new Map(world.operators.map((op) => [op.keyId, op.name]));
+    const nodes = children.urls().filter((n) => n.name.startsWith('builder-') || n.name.startsWith('mirror-'));
     const ready = { coordinator, dashboard: `${coordinator}/`, gateway, dir, pids: children.pids(), threshold, signed: sign };
     if (o.json) jsonLine({ event: 'ready', ...ready });
     const intro = [
@@ -127,7 +128,7 @@ async function runDemo(o: DemoOptions): Promise<number> {
     let last = '';
     let announced = false;
     for (;;) {
-      const s: DemoSummary | undefined = await readSummary(client, gateway, requests, operatorOf).catch(() => undefined);
+      const s: DemoSummary | undefined = await readSummary(client, gateway, requests, operatorOf, nodes).catch(() => undefined);
       const dead = children.dead();
       if (dead.length) throw new BinswarmError('DEMO_CHILD', `${dead.map((d) => `${d.name} exited (${d.status})`).join(', ')}; see ${join(dir, 'logs')}/`);
       if (s) {

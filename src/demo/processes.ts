@@ -73,6 +73,14 @@ export class Children {
     return this.running.filter((c) => c.proc.exitCode !== null || c.proc.signalCode !== null).map((c) => ({ name: c.name, status: String(c.proc.exitCode ?? c.proc.signalCode) }));
   }
 
+  /** Started children whose ready line gave an address (`listening`). */
+  urls(): { name: string; url: string }[] {
+    return this.running.flatMap((c) => {
+      const url = (c.ready as { listening?: unknown }).listening;
+      return typeof url === 'string' ? [{ name: c.name, url }] : [];
+    });
+  }
+
   pids(): number[] {
     return this.running.map((c) => c.proc.pid!).filter((p) => p !== undefined);
   }

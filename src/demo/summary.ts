@@ -45,6 +45,8 @@ export interface DemoSummary {
   mirrors: { domain: string | null; live: boolean; assigned: number; assignedBytes: number }[];
   replication: { archives: number; belowTarget: number; minHolders: number | null };
   gateway: { listed: number; packagesServed: number; bytesServed: number; checkpointSize: number | null };
+  /** What each node (builders, mirrors) served to others, from its own `/-/status`. */
+  transfers: { name: string; blobsServed: number; bytesServed: number }[];
 }
 
 export interface SummaryInputs {
@@ -56,6 +58,7 @@ export interface SummaryInputs {
   gateway: GatewayStatus | undefined;
   /** Builder key id → operator name. */
   operatorOf: Map<string, string>;
+  nodes: { name: string; status: { contribution: { blobsServed: number; bytesServed: number } } | undefined }[];
 }
 
 function count<T>(xs: T[], key: (x: T) => string): Record<string, number> {
@@ -97,17 +100,20 @@ export function summarise(i: SummaryInputs): DemoSummary {
     mirrors: i.placement.mirrors.map((m) => ({ domain: m.domain, live: m.live, assigned: m.assigned, assignedBytes: m.assignedBytes })),
     replication: { archives: archives.length, belowTarget: archives.filter((a) => a.holders < a.target).length, minHolders: archives.length ? Math.min(...archives.map((a) => a.holders)) : null },
     gateway: { listed: i.gateway?.listed.length ?? 0, packagesServed: i.gateway?.contribution.packagesServed ?? 0, bytesServed: i.gateway?.contribution.bytesServed ?? 0, checkpointSize: i.gateway?.checkpointSize ?? null },
+    transfers: i.nodes.map((n) => ({ name: n.name, blobsServed: n.status?.contribution.blobsServed ?? 0, bytesServed: n.status?.contribution.bytesServed ?? 0 })),
   };
 }
 
 /** Reads everything `summarise` needs: per requested configuration and per requested package, not the whole network. */
-export async function readSummary(client: CoordinatorClient, gatewayUrl: string, requests: DemoRequest[], operatorOf: Map<string, string>): Promise<DemoSummary> {
+export async function readSummary(client: CoordinatorClient, gatewayUrl: string, requests: DemoRequest[], operatorOf: Map<string, string>, nodeUrls: { name: string; url: string }[]): Promise<DemoSummary> {
   const groups = new Map<string, PackageGroup[]>();
   for (const key of new Set(requests.map((r) => r.configKey).filter((k): k is string => k !== null))) groups.set(key, await client.packages({ configKey: key }));
   const jobs: QueueItem[] = [];
   for (const cpv of new Set(requests.map((r) => r.spec.cpv))) jobs.push(...(await client.queue({ cpv })));
-  const gateway = await fetch(`${gatewayUrl}/-/status`).then((r) => (r.ok ? (r.json() as Promise<GatewayStatus>) : undefined), () => undefined);
-  return summarise({ requests, groups, jobs, disputes: await client.disputes(), placement: await client.placement(), gateway, operatorOf });
+  const status = <T>(url: string) => fetch(`${url}/-/status`).then((r) => (r.ok ? (r.json() as Promise<T>) : undefined), () => undefined);
+  const gateway = await status<GatewayStatus>(gatewayUrl);
+  const nodes = await Promise.all(nodeUrls.map(async (n) => ({ name: n.name, status: await status<SummaryInputs['nodes'][number]['status']>(n.url) })));
+  return summarise({ requests, groups, jobs, disputes: await client.disputes(), placement: await client.placement(), gateway, operatorOf, nodes });
 }
 
 const size = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
@@ -127,7 +133,8 @@ export function renderSummary(s: DemoSummary, threshold: number): string {
   lines.push(`Disputes: ${s.disputes.length ? s.disputes.map((d) => `${d.cpv} (${d.outputs} outputs)`).join(', ') : 'none'}`);
   lines.push(`Mirrors: ${s.mirrors.map((m) => `${m.domain ?? '?'} ${m.live ? 'up' : 'DOWN'} ${m.assigned} archives (${size(m.assignedBytes)})`).join('; ') || 'none yet'}`);
   lines.push(`Replication: ${s.replication.archives} archives, ${s.replication.belowTarget} below target${s.replication.minHolders !== null ? `, fewest holders ${s.replication.minHolders}` : ''}`);
-  lines.push(`Gateway: ${s.gateway.listed} listed, served ${s.gateway.packagesServed} packages (${size(s.gateway.bytesServed)}), log size ${s.gateway.checkpointSize ?? '-'}`);
+  lines.push(`Transfers: ${s.transfers.map((t) => `${t.name} served ${t.blobsServed} (${size(t.bytesServed)})`).join(', ')}`);
+  lines.push(`Gateway: ${s.gateway.listed} listed, gave Portage ${s.gateway.packagesServed} packages (${size(s.gateway.bytesServed)}), log size ${s.gateway.checkpointSize ?? '-'}`);
   lines.push(s.allTrusted ? 'All example packages trusted.' : 'Waiting for builders…');
   return lines.join('\n');
 }
