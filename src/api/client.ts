@@ -13,6 +13,7 @@ import {
   type AssignmentsReply,
   type AttestationAccepted,
   type BatchResult,
+  type DashboardReply,
   type DemandReply,
   type DisputeExplanation,
   type DisputeReply,
@@ -71,8 +72,12 @@ export class CoordinatorClient {
   info(): Promise<Info> {
     return this.request('GET', '/v1/info');
   }
-  registerPeer(p: { roles: string[]; url?: string; capacity?: number; failureDomain?: string }): Promise<{ keyId: string }> {
+  /** Registers or refreshes this peer; `served` is its served-bytes counter (the dashboard sums the latest of each peer). */
+  registerPeer(p: { roles: string[]; url?: string; capacity?: number; failureDomain?: string; served?: number }): Promise<{ keyId: string }> {
     return this.request('POST', '/v1/peers', p);
+  }
+  dashboard(limit?: number): Promise<DashboardReply> {
+    return this.request('GET', `/v1/dashboard${limit ? `?limit=${limit}` : ''}`);
   }
   submitCertificate(env: Envelope): Promise<Logged> {
     return this.request('POST', '/v1/certificates', env);

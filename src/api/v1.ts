@@ -109,11 +109,32 @@ export const SCHEDULING_ROUTES = {
   },
 } satisfies Record<string, RouteSpec>;
 
+// ---- dashboard (issue 15) ----
+
+/** Rows per dashboard list (packages, disputes, jobs, peers, archives): the page never reads everything. */
+export const DASHBOARD_DEFAULT_LIMIT = 50;
+export const DASHBOARD_MAX_LIMIT = 500;
+const dashboardQuery = { type: 'object', additionalProperties: false, properties: { limit: { type: 'integer', minimum: 1, maximum: DASHBOARD_MAX_LIMIT } } } as const;
+
+export const DASHBOARD_ROUTES = {
+  dashboardPage: { method: 'GET', url: '/', summary: 'The dashboard (HTML, no external resources; refreshes itself): packages with trust levels, disputes, queue, peers, replication, checkpoint, charts', schema: { querystring: { ...dashboardQuery, properties: { ...dashboardQuery.properties, refresh: { enum: ['0', '1'] } } } } },
+  dashboard: { method: 'GET', url: '/v1/dashboard', summary: 'What the dashboard shows, as JSON (lists capped at `limit`, with totals)', schema: { querystring: dashboardQuery } },
+} satisfies Record<string, RouteSpec>;
+
 export const ROUTES = {
   info: { method: 'GET', url: '/v1/info', summary: 'Coordinator identity: log origin and checkpoint key, trust roots', schema: {} },
   registerPeer: {
     method: 'POST', url: '/v1/peers', summary: 'Register or refresh the signing peer', signed: true,
-    schema: { body: { type: 'object', additionalProperties: false, required: ['roles'], properties: { roles: { type: 'array', maxItems: 6, items: { enum: ['consume', 'contribute', 'mirror', 'build', 'witness'] } }, url: { type: 'string', maxLength: 500, pattern: '^https?://' }, capacity: { type: 'integer', minimum: 0 }, failureDomain: { type: 'string', maxLength: 200 } } } },
+    schema: {
+      body: {
+        type: 'object', additionalProperties: false, required: ['roles'],
+        properties: {
+          roles: { type: 'array', maxItems: 6, items: { enum: ['consume', 'contribute', 'mirror', 'build', 'witness'] } }, url: { type: 'string', maxLength: 500, pattern: '^https?://' }, capacity: { type: 'integer', minimum: 0 }, failureDomain: { type: 'string', maxLength: 200 },
+          // The node's own counter since it started (a restart starts again at 0); the dashboard sums the latest of each peer.
+          served: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+        },
+      },
+    },
   },
   submitCertificate: { method: 'POST', url: '/v1/certificates', summary: 'Submit a certificate (logged)', signed: true, schema: { body: envelope, response: { 200: logged } } },
   submitRevocation: { method: 'POST', url: '/v1/revocations', summary: 'Submit a revocation (logged)', signed: true, schema: { body: envelope, response: { 200: logged } } },
@@ -161,6 +182,7 @@ export const ROUTES = {
   outputMetadata: { method: 'GET', url: '/v1/outputs/:outputDigest/metadata', summary: 'The metadata sheet of an output (verify it against the attested outputDigest)', schema: { params: { type: 'object', required: ['outputDigest'], properties: { outputDigest: hex64 } } } },
   leaves: { method: 'GET', url: '/v1/log/leaves', summary: 'Leaf data (base64) in [start, end)', schema: { querystring: { type: 'object', required: ['start', 'end'], properties: { start: { type: 'integer', minimum: 0 }, end: { type: 'integer', minimum: 0 } } } } },
   ...SCHEDULING_ROUTES,
+  ...DASHBOARD_ROUTES,
 } satisfies Record<string, RouteSpec>;
 
 export const ERROR_SCHEMA = error;
@@ -435,4 +457,100 @@ export interface DisputeExplanation {
   metadata: MetadataDifference[];
   /** True when more differences exist than are listed. */
   truncated: boolean;
+}
+
+// ---- dashboard: wire types ----
+
+/** One output of a configuration and who vouches for it. */
+export interface DashboardOutput {
+  outputDigest: string;
+  /** Trust level: distinct operators whose certified, unrevoked builder keys attested this output. */
+  level: number;
+  /** Operator names (from their certificates; chosen by the operators, so untrusted text). */
+  operators: string[];
+  attestations: number;
+}
+
+export interface DashboardPackage {
+  cpv: string;
+  chost: string;
+  use: string[];
+  buildKey: string;
+  configKey: string;
+  binrev: number | null;
+  disputed: boolean;
+  /** The highest level among its outputs. */
+  level: number;
+  outputs: DashboardOutput[];
+  lastLogTime: number;
+}
+
+export interface DashboardDispute {
+  buildKey: string;
+  cpv: string;
+  logIndex: number;
+  firstSeen: number;
+  outputs: DashboardOutput[];
+}
+
+export interface DashboardJob {
+  id: string;
+  kind: JobKind;
+  cpv: string;
+  use: string[];
+  state: JobState;
+  priority: number;
+  holder: string | null;
+  /** Operator name of the lease holder, when its certificate chain is known. */
+  holderOperator: string | null;
+  why: string;
+  updatedAt: number;
+}
+
+export interface DashboardPeer {
+  keyId: string;
+  roles: string[];
+  url: string | null;
+  lastSeen: number;
+  /** Seen within the tracker's TTL and not failing health probes. */
+  healthy: boolean;
+  probeFailures: number;
+  /** Bytes it says it served (its counter since it started). */
+  served: number;
+}
+
+export interface DashboardArchive {
+  sha256: string;
+  size: number;
+  target: number;
+  holders: number;
+  mirrors: number;
+}
+
+/** One sample of the coordinator's periodic census of itself (the charts' data). */
+export interface DashboardSample {
+  time: number;
+  queued: number;
+  leased: number;
+  peers: number;
+  /** Sum of the latest served-bytes counter of every peer. */
+  served: number;
+  /** Configurations (buildKeys) with attestations. */
+  configs: number;
+  /** Configurations by trust level (of their best output): level → count. */
+  levels: Record<string, number>;
+}
+
+export interface DashboardReply {
+  generatedAt: number;
+  origin: string;
+  /** Rows per list. */
+  limit: number;
+  packages: { total: number | null; shown: DashboardPackage[] };
+  disputes: { total: number; shown: DashboardDispute[] };
+  queue: { counts: Record<JobState, number>; shown: DashboardJob[] };
+  peers: { total: number; roles: { role: string; total: number; healthy: number }[]; served: number; shown: DashboardPeer[] };
+  replication: { archives: number; belowTarget: number; shown: DashboardArchive[] };
+  checkpoint: { size: number; rootHash: string; witnesses: { name: string; time: number }[]; publishedSize: number | null } | null;
+  samples: { intervalMs: number; items: DashboardSample[] };
 }

@@ -44,6 +44,7 @@ const command: CliCommand = {
       .option('--quota <size>', 'disk the mirror offers, e.g. 500G (role mirror)')
       .option('--domain <name>', 'failure domain: site, ISP… (role mirror; replicas avoid sharing one)')
       .option('--sync-interval <seconds>', 'how often a mirror re-reads its assignments (role mirror)', '60')
+      .option('--report-interval <seconds>', 're-register with the coordinator this often, with the bytes served so far (its dashboard sums them)', '60')
       .option('--policy <file>', 'policy for the gateway (role consume)')
       .option('--gateway-listen <host:port>', 'gateway address (role consume)', '127.0.0.1:7680')
       .option('--chost <chost>', 'gateway CHOST', DEFAULT_CHOST)
@@ -52,7 +53,7 @@ const command: CliCommand = {
       .option('--gpg-key <id>', 'gateway: signing key in that keyring')
       .option('--gpg-passphrase-file <file>', "gateway: the signing key's passphrase");
     return addBuildOptions(cmd)
-      .action(async (o: BuildFlags & { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; censusRoot: string; censusInterval: string; policy?: string; gatewayListen: string; chost: string; uploadRate?: string; maxUploads: string; downloadRate?: string; quota?: string; domain?: string; syncInterval: string; witnessName?: string } & PortageSigningFlags) => {
+      .action(async (o: BuildFlags & { coordinator: string; data: string; key: string; cert: string[]; listen: string; publicUrl?: string; roles: string; watch?: string; watchInterval: string; censusRoot: string; censusInterval: string; policy?: string; gatewayListen: string; chost: string; uploadRate?: string; maxUploads: string; downloadRate?: string; quota?: string; domain?: string; syncInterval: string; reportInterval: string; witnessName?: string } & PortageSigningFlags) => {
         const roles: string[] = parseRoles(o.roles);
         const backend = backendFor(o, roles);
         const logger = daemonLogger('node');
@@ -61,6 +62,8 @@ const command: CliCommand = {
         const store = await BlobStore.open(o.data);
         const isMirror = roles.includes('mirror');
         if (isMirror && !o.quota) throw new BinswarmError('BAD_ARGUMENT', 'role mirror needs --quota SIZE');
+        const reportMs = Number(o.reportInterval) * 1000;
+        if (!(reportMs > 0)) throw new BinswarmError('BAD_ARGUMENT', `--report-interval wants a positive number of seconds, got '${o.reportInterval}'`);
         // Downloaders keep connections alive; on shutdown they are cut, not waited for.
         const app = Fastify({ logger: false, forceCloseConnections: true });
         const stats = registerBlobRoutes(app, store, { maxConcurrent: Number(o.maxUploads), bucket: o.uploadRate ? new TokenBucket(parseSize(o.uploadRate, '--upload-rate')) : undefined });
@@ -75,9 +78,12 @@ const command: CliCommand = {
         const knownRoles = roles.filter((r) => ['consume', 'contribute', 'mirror', 'build', 'witness'].includes(r));
         if (isMirror) {
           const fetcher = new SwarmFetcher(store, { client, report: true, announceUrl: publicUrl, bucket: o.downloadRate ? new TokenBucket(parseSize(o.downloadRate, '--download-rate')) : undefined });
-          mirror = new Mirror({ client, keyId: key.publicKey.id, store, fetcher, publicUrl, roles: knownRoles, quota: parseSize(o.quota!, '--quota'), domain: o.domain ?? null, log: (l) => process.stderr.write(`mirror: ${l}\n`) });
-          await mirror.register();
-        } else await client.registerPeer({ roles: knownRoles, url: publicUrl });
+          mirror = new Mirror({ client, keyId: key.publicKey.id, store, fetcher, publicUrl, roles: knownRoles, quota: parseSize(o.quota!, '--quota'), domain: o.domain ?? null, served: () => stats.bytesServed, log: (l) => process.stderr.write(`mirror: ${l}\n`) });
+        }
+        // The registration is the heartbeat that keeps this peer listed as healthy, and carries its served-bytes counter.
+        const report = () => (mirror ? mirror.register() : client.registerPeer({ roles: knownRoles, url: publicUrl, served: stats.bytesServed }).then(() => undefined));
+        await report();
+        const reporter = setInterval(() => void report().catch((e) => logger.warn({ err: (e as Error).message }, 'registration failed')), reportMs);
         // Re-announce what we hold (after a restart, or a coordinator that lost state).
         for await (const b of store.list()) if (await client.archive(b.sha256)) await client.announceHolder(b.sha256, publicUrl).catch(() => undefined);
         const certificates = await Promise.all(o.cert.map(readEnvelopeFile));
@@ -92,6 +98,7 @@ const command: CliCommand = {
           await stopBuilder?.();
           stopMirror?.();
           stopRoles();
+          clearInterval(reporter);
           await app.close();
         };
         if (roles.includes('witness')) {

@@ -26,6 +26,8 @@ import type { Store } from './store/types.js';
 import { registerTileRoutes, storeTiles } from './tiles.js';
 import { acceptCosignature, publishedCheckpoint } from './cosignatures.js';
 import { verifyOutputMetadata, type OutputMetadata } from '../formats/output-metadata.js';
+import { registerDashboardRoutes } from './dashboard/routes.js';
+import { DEFAULT_SAMPLES_KEPT, startSampler } from './dashboard/sampler.js';
 
 const STATUS: Record<string, number> = {
   BAD_JSON: 400, BAD_REQUEST: 400, BAD_ENVELOPE: 400, BAD_STATEMENT: 400, BUILD_KEY_MISMATCH: 400, WRONG_PAYLOAD_TYPE: 400, KEY_MISMATCH: 400, STALE_ATTESTATION: 400, BAD_TREE_SIZE: 400, BAD_KEY: 400, LEAF_TOO_LARGE: 413,
@@ -67,6 +69,10 @@ export interface CoordinatorOptions {
   scheduler?: Partial<SchedulerSettings>;
   /** Randomness for verify assignment (tests inject a seeded one). */
   rng?: () => number;
+  /** Sample queue, peers, bytes served and trust levels for the dashboard's charts this often (off when absent). */
+  sampleIntervalMs?: number;
+  /** Samples kept (default 960: 4 h at 15 s). */
+  samplesKept?: number;
 }
 
 /** Signed objects in log order; `next` is the cursor for the following page (null at the end). */
@@ -161,10 +167,10 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
 
   app.get('/v1/openapi.json', async () => openApiDocument());
   route(ROUTES.info, async (): Promise<Info> => ({ origin: coordinator.origin, logKeyName: coordinator.keyName, logKey: opts.key.publicKey.raw.toString('base64'), roots: opts.roots.map((r) => r.raw.toString('base64')) }));
-  route<unknown, { roles: string[]; url?: string; capacity?: number; failureDomain?: string }>(ROUTES.registerPeer, async (req) => {
+  route<unknown, { roles: string[]; url?: string; capacity?: number; failureDomain?: string; served?: number }>(ROUTES.registerPeer, async (req) => {
     const k = req.signer!.key;
     const t = now();
-    await s.upsertPeer({ keyId: k.id, publicKey: k.raw.toString('base64'), roles: req.body.roles, url: req.body.url ?? null, capacity: req.body.capacity ?? 0, failureDomain: req.body.failureDomain ?? null, firstSeen: t, lastSeen: t });
+    await s.upsertPeer({ keyId: k.id, publicKey: k.raw.toString('base64'), roles: req.body.roles, url: req.body.url ?? null, capacity: req.body.capacity ?? 0, failureDomain: req.body.failureDomain ?? null, firstSeen: t, lastSeen: t, ...(req.body.served !== undefined ? { served: req.body.served } : {}) });
     return { keyId: k.id };
   });
   route<unknown, Envelope>(ROUTES.submitCertificate, async (req) => ingestCertificate(coordinator, req.body));
@@ -252,6 +258,12 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     if (!body) throw new BinswarmError('NOT_FOUND', 'no metadata for this output');
     return JSON.parse(body) as OutputMetadata;
   });
+  const kept = opts.samplesKept ?? DEFAULT_SAMPLES_KEPT;
+  registerDashboardRoutes(app, { store: s, origin: coordinator.origin, tracker, placement, witnessesRequired: opts.witnesses ?? 0, sampleIntervalMs: opts.sampleIntervalMs ?? 0, samplesShown: kept }, now);
+  if (opts.sampleIntervalMs) {
+    const stop = startSampler(s, { intervalMs: opts.sampleIntervalMs, keep: kept, now, log: (m) => app.log.warn(m) });
+    app.addHook('onClose', stop);
+  }
   route<{ index: number; size: number }>(ROUTES.inclusion, async (req) => ({ proof: (await new MerkleLog(s.log).inclusionProof(req.query.index, req.query.size)).map((h) => Buffer.from(h).toString('hex')) }));
   route<{ from: number; to: number }>(ROUTES.consistency, async (req) => ({ proof: (await new MerkleLog(s.log).consistencyProof(req.query.from, req.query.to)).map((h) => Buffer.from(h).toString('hex')) }));
   route<{ start: number; end: number }>(ROUTES.leaves, async (req) => {

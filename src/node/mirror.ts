@@ -32,6 +32,8 @@ export interface MirrorOptions {
   roles: string[];
   quota: number;
   domain: string | null;
+  /** Bytes this node has served so far (reported with each re-registration, for the dashboard). */
+  served?: () => number;
   /** Remove unassigned blobs once held bytes pass this share of the quota. */
   gcAt?: number;
   now?: () => number;
@@ -47,7 +49,7 @@ export class Mirror {
   }
 
   async register(): Promise<void> {
-    await this.o.client.registerPeer({ roles: this.o.roles, url: this.o.publicUrl, capacity: this.o.quota, ...(this.o.domain ? { failureDomain: this.o.domain } : {}) });
+    await this.o.client.registerPeer({ roles: this.o.roles, url: this.o.publicUrl, capacity: this.o.quota, ...(this.o.domain ? { failureDomain: this.o.domain } : {}), ...(this.o.served ? { served: this.o.served() } : {}) });
   }
 
   private async held(): Promise<Map<string, number>> {

@@ -107,6 +107,18 @@ CREATE TABLE cosignatures (size {bigint} NOT NULL, witness TEXT NOT NULL, line T
 CREATE TABLE output_abi (output_digest TEXT PRIMARY KEY, slot TEXT NOT NULL, provides TEXT NOT NULL, requires TEXT NOT NULL);
 `,
   },
+  {
+    // Dashboard (issue 15): each peer's latest served-bytes counter, peers by
+    // last contact (the page lists the most recent, never all), and the
+    // coordinator's periodic samples the charts draw (a bounded window).
+    version: 7,
+    sql: `
+ALTER TABLE peers ADD COLUMN served {bigint} NOT NULL DEFAULT 0;
+CREATE INDEX peers_last_seen ON peers (last_seen);
+CREATE TABLE dashboard_samples (time {bigint} PRIMARY KEY, queued {bigint} NOT NULL, leased {bigint} NOT NULL, peers {bigint} NOT NULL,
+  served {bigint} NOT NULL, configs {bigint} NOT NULL, levels TEXT NOT NULL);
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -2,6 +2,7 @@
 import { BinswarmError } from '../../errors.js';
 import { nodeMissing, type HashStore, type NodeKey } from '../../log/hash-store.js';
 import { migrate, PgDb, SqliteDb, type Db, type Row } from './db.js';
+import { DashboardStore } from './dashboard-store.js';
 import { DemandStore } from './demand-store.js';
 import { SchedulerStore } from './scheduler-store.js';
 import type { ArchiveRecord, AttestationContext, AttestationQuery, AttestationRecord, CertificateRecord, DisputeRecord, HolderRecord, PeerRecord, PlacementArchiveRow, RevocationRecord, Store, StoreTx } from './types.js';
@@ -30,7 +31,7 @@ function dispute(r: Row): DisputeRecord {
 }
 
 function peer(r: Row): PeerRecord {
-  return { keyId: String(r.key_id), publicKey: String(r.public_key), roles: JSON.parse(String(r.roles)) as string[], url: s(r.url), capacity: n(r.capacity), failureDomain: s(r.failure_domain), firstSeen: n(r.first_seen), lastSeen: n(r.last_seen), probeFailures: n(r.probe_failures ?? 0), lastProbe: r.last_probe === null || r.last_probe === undefined ? null : n(r.last_probe) };
+  return { keyId: String(r.key_id), publicKey: String(r.public_key), roles: JSON.parse(String(r.roles)) as string[], url: s(r.url), capacity: n(r.capacity), failureDomain: s(r.failure_domain), firstSeen: n(r.first_seen), lastSeen: n(r.last_seen), probeFailures: n(r.probe_failures ?? 0), lastProbe: r.last_probe === null || r.last_probe === undefined ? null : n(r.last_probe), served: n(r.served ?? 0) };
 }
 
 /** The log's hashes in the log_nodes/log_meta tables. */
@@ -149,9 +150,11 @@ export class SqlStore implements Store {
   readonly log: HashStore;
   readonly scheduler: SchedulerStore;
   readonly demand: DemandStore;
+  readonly dashboard: DashboardStore;
 
   private constructor(private readonly db: Db) {
     this.log = new SqlHashStore(db);
+    this.dashboard = new DashboardStore(db);
     this.scheduler = new SchedulerStore(db);
     this.demand = new DemandStore(db);
   }
@@ -181,9 +184,9 @@ export class SqlStore implements Store {
     await this.db.tx(async (db) => {
       const had = await db.all('SELECT first_seen FROM peers WHERE key_id = ?', [p.keyId]);
       if (had.length > 0) {
-        await db.run('UPDATE peers SET roles = ?, url = ?, capacity = ?, failure_domain = ?, last_seen = ? WHERE key_id = ?', [JSON.stringify(p.roles), p.url, p.capacity, p.failureDomain, p.lastSeen, p.keyId]);
+        await db.run('UPDATE peers SET roles = ?, url = ?, capacity = ?, failure_domain = ?, last_seen = ?, served = COALESCE(?, served) WHERE key_id = ?', [JSON.stringify(p.roles), p.url, p.capacity, p.failureDomain, p.lastSeen, p.served ?? null, p.keyId]);
       } else {
-        await db.run('INSERT INTO peers (key_id, public_key, roles, url, capacity, failure_domain, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [p.keyId, p.publicKey, JSON.stringify(p.roles), p.url, p.capacity, p.failureDomain, p.firstSeen, p.lastSeen]);
+        await db.run('INSERT INTO peers (key_id, public_key, roles, url, capacity, failure_domain, first_seen, last_seen, served) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [p.keyId, p.publicKey, JSON.stringify(p.roles), p.url, p.capacity, p.failureDomain, p.firstSeen, p.lastSeen, p.served ?? 0]);
       }
     });
   }

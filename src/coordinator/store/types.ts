@@ -4,6 +4,7 @@
  * objects and indexes them; it decides nothing about trust for clients.
  */
 import type { HashStore } from '../../log/hash-store.js';
+import type { DashboardStore } from './dashboard-store.js';
 import type { DemandStore } from './demand-store.js';
 import type { SchedulerStore } from './scheduler-store.js';
 
@@ -19,6 +20,8 @@ export interface PeerRecord {
   /** Consecutive failed health probes (read-only here: see recordProbe). */
   probeFailures?: number;
   lastProbe?: number | null;
+  /** Bytes the peer says it has served (its latest report; absent: keep the last one). */
+  served?: number;
 }
 
 export interface AttestationRecord {
@@ -152,6 +155,8 @@ export interface Store {
   readonly scheduler: SchedulerStore;
   /** Demand per peer and config, build times. */
   readonly demand: DemandStore;
+  /** Bounded lists, counts and samples for the dashboard. */
+  readonly dashboard: DashboardStore;
   close(): Promise<void>;
   /** Makes committed writes durable against power loss (before signing a checkpoint over them). */
   syncHard(): Promise<void>;
