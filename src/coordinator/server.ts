@@ -259,7 +259,7 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     return JSON.parse(body) as OutputMetadata;
   });
   const kept = opts.samplesKept ?? DEFAULT_SAMPLES_KEPT;
-  registerDashboardRoutes(app, { store: s, origin: coordinator.origin, tracker, placement, witnessesRequired: opts.witnesses ?? 0, sampleIntervalMs: opts.sampleIntervalMs ?? 0, samplesShown: kept }, now);
+  registerDashboardRoutes(app, { store: s, origin: coordinator.origin, tracker, placement, checkpoint: () => latestCheckpoint(coordinator), witnessesRequired: opts.witnesses ?? 0, sampleIntervalMs: opts.sampleIntervalMs ?? 0, samplesShown: kept }, now);
   if (opts.sampleIntervalMs) {
     const stop = startSampler(s, { intervalMs: opts.sampleIntervalMs, keep: kept, now, log: (m) => app.log.warn(m) });
     app.addHook('onClose', stop);

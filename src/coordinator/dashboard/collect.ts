@@ -16,6 +16,8 @@ export interface DashboardSources {
   origin: string;
   tracker: TrackerPolicy;
   placement: (now: number) => Promise<ComputedPlacement>;
+  /** The latest signed checkpoint covering the whole log (signs one when the log has grown, as GET /v1/log/checkpoint does). */
+  checkpoint: () => Promise<string | undefined>;
   /** Cosignatures a checkpoint needs before it is published (coordinator --witnesses). */
   witnessesRequired: number;
   sampleIntervalMs: number;
@@ -49,11 +51,11 @@ function witnessesOf(lines: string[]): { name: string; time: number }[] {
 
 async function checkpointView(src: DashboardSources): Promise<DashboardReply['checkpoint']> {
   const s = src.store;
-  const latest = await s.latestCheckpoint();
-  if (!latest) return null;
-  const cp = parseSignedCheckpoint(latest.text).checkpoint;
-  const published = src.witnessesRequired === 0 ? latest.size : ((await s.latestCosigned(src.witnessesRequired))?.size ?? null);
-  return { size: cp.size, rootHash: Buffer.from(cp.root).toString('hex'), witnesses: witnessesOf(await s.cosignaturesAt(latest.size)), publishedSize: published };
+  const text = await src.checkpoint();
+  if (!text) return null;
+  const cp = parseSignedCheckpoint(text).checkpoint;
+  const published = src.witnessesRequired === 0 ? cp.size : ((await s.latestCosigned(src.witnessesRequired))?.size ?? null);
+  return { size: cp.size, rootHash: Buffer.from(cp.root).toString('hex'), witnesses: witnessesOf(await s.cosignaturesAt(cp.size)), publishedSize: published };
 }
 
 /** Packages (one row per buildKey) and dispute outputs, from their attestations and the signers' certificate chains. */
