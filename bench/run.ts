@@ -24,6 +24,7 @@ const CASES: Record<string, () => Promise<{ default: BenchCase }>> = {
   builder: () => import('./builder.js'),
   'portage-sign': () => import('./portage-sign.js'),
   tracker: () => import('./tracker.js'),
+  dashboard: () => import('./dashboard.js'),
 };
 
 async function main(): Promise<void> {

@@ -548,9 +548,10 @@ export interface DashboardReply {
   limit: number;
   packages: { total: number | null; shown: DashboardPackage[] };
   disputes: { total: number; shown: DashboardDispute[] };
-  queue: { counts: Record<JobState, number>; shown: DashboardJob[] };
-  peers: { total: number; roles: { role: string; total: number; healthy: number }[]; served: number; shown: DashboardPeer[] };
-  replication: { archives: number; belowTarget: number; shown: DashboardArchive[] };
+  queue: { counts: Record<JobState, number>; asOf: number; shown: DashboardJob[] };
+  /** Counts over every job / peer / archive are as of `asOf` (recomputed in the background, not per view). */
+  peers: { total: number; roles: { role: string; total: number; healthy: number }[]; served: number; asOf: number; shown: DashboardPeer[] };
+  replication: { archives: number; belowTarget: number; asOf: number; shown: DashboardArchive[] };
   checkpoint: { size: number; rootHash: string; witnesses: { name: string; time: number }[]; publishedSize: number | null } | null;
   samples: { intervalMs: number; items: DashboardSample[] };
 }

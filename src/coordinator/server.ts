@@ -73,6 +73,8 @@ export interface CoordinatorOptions {
   sampleIntervalMs?: number;
   /** Samples kept (default 960: 4 h at 15 s). */
   samplesKept?: number;
+  /** Dashboard: peers by role and replication (passes over every peer and archive) are shared this long, refreshed in the background (default: the sample interval, else 10 s). */
+  dashboardSlowTtlMs?: number;
 }
 
 /** Signed objects in log order; `next` is the cursor for the following page (null at the end). */
@@ -259,7 +261,7 @@ export async function buildCoordinatorApp(opts: CoordinatorOptions): Promise<{ a
     return JSON.parse(body) as OutputMetadata;
   });
   const kept = opts.samplesKept ?? DEFAULT_SAMPLES_KEPT;
-  registerDashboardRoutes(app, { store: s, origin: coordinator.origin, tracker, placement, checkpoint: () => latestCheckpoint(coordinator), witnessesRequired: opts.witnesses ?? 0, sampleIntervalMs: opts.sampleIntervalMs ?? 0, samplesShown: kept }, now);
+  registerDashboardRoutes(app, { store: s, origin: coordinator.origin, tracker, placement, checkpoint: () => latestCheckpoint(coordinator), witnessesRequired: opts.witnesses ?? 0, sampleIntervalMs: opts.sampleIntervalMs ?? 0, samplesShown: kept }, now, opts.dashboardSlowTtlMs ?? (opts.sampleIntervalMs || 10_000));
   if (opts.sampleIntervalMs) {
     const stop = startSampler(s, { intervalMs: opts.sampleIntervalMs, keep: kept, now, log: (m) => app.log.warn(m) });
     app.addHook('onClose', stop);

@@ -49,7 +49,7 @@ export function queueSection(r: DashboardReply): Html {
     (j) => html`<tr class="job" data-state="${j.state}"><td class="num">${j.id}</td><td>${j.kind}</td><td><b>${j.cpv}</b> ${j.use.map((u) => html`<span class="tag">${u}</span>`)}</td>
 <td class="state-${j.state}">${j.state}</td><td>${j.holderOperator ? html`<span class="tag operator">${j.holderOperator}</span> ` : ''}${j.holder ? html`<code>${short(j.holder, 10)}</code>` : ''}</td><td class="num">${j.priority.toFixed(2)}</td><td>${j.why}</td></tr>`,
   );
-  return html`<section id="queue"><h2>Build queue${showing(q.shown.length, total, 'jobs')}</h2>
+  return html`<section id="queue"><h2>Build queue${showing(q.shown.length, total, 'jobs')}<span class="count">counts as of ${ago(q.asOf, r.generatedAt)}</span></h2>
 <p class="counts">${Object.entries(q.counts).map(([s, n]) => html`<span class="tag" data-state="${s}">${s}: <b>${count(n)}</b></span>`)}</p>
 ${rows.length ? html`<table><thead><tr><th>job</th><th>kind</th><th>configuration</th><th>state</th><th>builder</th><th>priority</th><th>why</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="empty">no jobs running or waiting</p>`}</section>`;
 }
@@ -61,7 +61,7 @@ export function peersSection(r: DashboardReply): Html {
     (x) => html`<tr class="peer"><td><code title="${x.keyId}">${short(x.keyId)}</code></td><td>${x.roles.map((ro) => html`<span class="tag">${ro}</span>`)}</td><td>${x.url ? html`<code>${x.url}</code>` : '–'}</td>
 <td class="${x.healthy ? 'ok' : 'down'}">${x.healthy ? 'healthy' : x.probeFailures ? `${x.probeFailures} failed probe(s)` : 'silent'}</td><td>${ago(x.lastSeen, r.generatedAt)}</td><td class="num">${bytes(x.served)}</td></tr>`,
   );
-  return html`<section id="peers"><h2>Peers${showing(p.shown.length, p.total, 'peers')}</h2>
+  return html`<section id="peers"><h2>Peers${showing(p.shown.length, p.total, 'peers')}<span class="count">counts as of ${ago(p.asOf, r.generatedAt)}</span></h2>
 <table class="roles"><thead><tr><th>role</th><th>peers</th><th>healthy</th></tr></thead><tbody>${roles}</tbody></table>
 ${rows.length ? html`<table><thead><tr><th>key</th><th>roles</th><th>URL</th><th>health</th><th>last seen</th><th>served</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="empty">no peers registered</p>`}</section>`;
 }
@@ -71,7 +71,7 @@ export function replicationSection(r: DashboardReply): Html {
   const rows = x.shown.map(
     (a) => html`<tr class="archive"><td><code title="${a.sha256}">${short(a.sha256, 16)}</code></td><td class="num">${bytes(a.size)}</td><td class="num">${a.holders} / ${a.target}</td><td>${ratioBar(a.holders, a.target)}</td><td class="num">${a.mirrors}</td></tr>`,
   );
-  return html`<section id="replication"><h2>Replication${showing(x.shown.length, x.archives, 'archives, least replicated first')}</h2>
+  return html`<section id="replication"><h2>Replication${showing(x.shown.length, x.archives, 'archives, least replicated first')}<span class="count">as of ${ago(x.asOf, r.generatedAt)}</span></h2>
 <p>${count(x.belowTarget)} of ${count(x.archives)} archives have fewer live holders than their target.</p>
 ${rows.length ? html`<table><thead><tr><th>archive</th><th>size</th><th>holders / target</th><th></th><th>mirrors placed</th></tr></thead><tbody>${rows}</tbody></table>` : html`<p class="empty">no archives</p>`}</section>`;
 }

@@ -53,8 +53,17 @@ function suite(name: string, open: (t: { after: (fn: () => unknown) => void }) =
       assert.deepEqual(levels('k2'), [[1, ['op-A']], [1, ['op-C']]]);
       assert.deepEqual(levels('k3'), [[1, ['op-B']]]);
       assert.deepEqual(levels('k4'), [[0, []]]);
-      // The SQL aggregate counts the same way (best output per build): k1 → 2; k2, k3 and m0..m9 → 1; k4 has no certified signer.
+      // The stored levels count the same way (best output per build): k1 → 2; k2, k3 and m0..m9 → 1; k4 has no certified signer.
+      assert.deepEqual(await d.trustHistogram(), { configs: 0, levels: {} }, 'nothing taken in yet');
+      assert.deepEqual(await d.updateLevels(10), { taken: 10, builds: 6 }, 'at most maxNew new attestations per call');
+      assert.deepEqual(await d.updateLevels(), { taken: 18, builds: 10 });
       assert.deepEqual(await d.trustHistogram(), { configs: 14, levels: { '1': 12, '2': 1 } });
+      assert.deepEqual(await d.updateLevels(), { taken: 0, builds: 0 }, 'nothing new: nothing recomputed');
+
+      // Operator B revoked (as of time 0): every build its builder attested is recomputed; m0..m9 and k3 fall to 0, k1 to 1.
+      await store.transaction((tx) => tx.insertRevocation({ id: 'rB', subject: 'B', issuer: 'root', time: 0, logIndex: 5000, logTime: 5000, envelope: '{}' }));
+      assert.deepEqual(await d.updateLevels(), { taken: 0, builds: 12 });
+      assert.deepEqual(await d.trustHistogram(), { configs: 14, levels: { '1': 2 } });
     });
 
     test('peers by role with health and served bytes; recent peers first; jobs by state, running then waiting then finished', async (t) => {
@@ -85,8 +94,9 @@ function suite(name: string, open: (t: { after: (fn: () => unknown) => void }) =
       const store = await open(t);
       if (!store) return;
       await world(store);
+      await store.upsertPeer({ keyId: 'p', publicKey: 'pk', roles: ['mirror'], url: null, capacity: 0, failureDomain: null, firstSeen: 1, lastSeen: 1, served: 77 });
       const first = await sampleOnce(store, 10_000, 1000, 3);
-      assert.deepEqual(first, { time: 10_000, queued: 0, leased: 0, peers: 0, served: 0, configs: 14, levels: { '1': 12, '2': 1 } });
+      assert.deepEqual(first, { time: 10_000, queued: 0, leased: 0, peers: 1, served: 77, configs: 14, levels: { '1': 12, '2': 1 } }, 'levels brought up to date first');
       assert.equal(await sampleOnce(store, 10_400, 1000, 3), undefined, 'too soon after the last');
       for (const at of [11_000, 12_000, 13_000, 14_000]) assert.ok(await sampleOnce(store, at, 1000, 3));
       assert.deepEqual((await store.dashboard.samples(100)).map((s) => s.time), [11_000, 12_000, 13_000, 14_000], 'older than 3 intervals pruned');

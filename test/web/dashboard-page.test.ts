@@ -25,10 +25,11 @@ function reply(): DashboardReply {
     disputes: { total: 1, shown: [{ buildKey: 'd'.repeat(64), cpv: 'dev-libs/libdemo-1.0', logIndex: 7, firstSeen: T - 60_000, outputs: [out('a', 1, ['alice']), out('b', 1, [`mallory${EVIL}`])] }] },
     queue: {
       counts: { queued: 3, leased: 1, done: 10, failed: 0, refused: 1 },
+      asOf: T - 1000,
       shown: [{ id: '4', kind: 'build', cpv: `x/${EVIL}`, use: [ATTR], state: 'refused', priority: 1.5, holder: 'f'.repeat(64), holderOperator: `op${EVIL}`, why: `refused: ${EVIL}`, updatedAt: T }],
     },
-    peers: { total: 100_000, roles: [{ role: 'mirror', total: 2, healthy: 1 }], served: 3 * 1024 * 1024, shown: [{ keyId: '1'.repeat(64), roles: ['mirror'], url: `javascript:alert(3)//${EVIL}`, lastSeen: T - 1000, healthy: false, probeFailures: 3, served: 2048 }] },
-    replication: { archives: 5, belowTarget: 2, shown: [{ sha256: '2'.repeat(64), size: 10240, target: 3, holders: 1, mirrors: 1 }] },
+    peers: { total: 100_000, roles: [{ role: 'mirror', total: 2, healthy: 1 }], served: 3 * 1024 * 1024, asOf: T - 4000, shown: [{ keyId: '1'.repeat(64), roles: ['mirror'], url: `javascript:alert(3)//${EVIL}`, lastSeen: T - 1000, healthy: false, probeFailures: 3, served: 2048 }] },
+    replication: { archives: 5, belowTarget: 2, asOf: T - 4000, shown: [{ sha256: '2'.repeat(64), size: 10240, target: 3, holders: 1, mirrors: 1 }] },
     checkpoint: { size: 14, rootHash: '3'.repeat(64), witnesses: [{ name: `w${EVIL}`, time: T }], publishedSize: 14 },
     samples: {
       intervalMs: 15_000,
@@ -55,6 +56,7 @@ test('totals, trust levels, disputes with both outputs, and "showing N of M"', (
   const { html: page } = renderDashboard(reply());
   assert.match(page, /showing 2 of 12,345 configurations/);
   assert.match(page, /showing 1 of 100,000 peers/);
+  assert.match(page, /counts as of 4 s ago/);
   assert.match(page, /showing 1 of 15 jobs/);
   assert.match(page, /2 of 5 archives have fewer live holders than their target/);
   assert.match(page, /data-level="3"/);

@@ -4,7 +4,7 @@
  * replication view from the shared placement computation, the checkpoint
  * with its witnesses, and the sampled series for the charts.
  */
-import type { DashboardDispute, DashboardJob, DashboardPackage, DashboardReply, JobKind, JobState } from '../../api/v1.js';
+import { DASHBOARD_MAX_LIMIT, type DashboardArchive, type DashboardDispute, type DashboardJob, type DashboardPackage, type DashboardReply, type JobKind, type JobState } from '../../api/v1.js';
 import { parseSignedCheckpoint } from '../../log/checkpoint.js';
 import type { ComputedPlacement, TrackerPolicy } from '../mirrors.js';
 import type { DashboardAttestationRow } from '../store/dashboard-store.js';
@@ -79,7 +79,29 @@ async function packageViews(s: Store, buildKeys: string[], disputed: Set<string>
   return out;
 }
 
-export async function collectDashboard(src: DashboardSources, now: number, limit: number): Promise<DashboardReply> {
+/**
+ * What grows with the whole network — peers by role (a pass over every
+ * peer), jobs per state (over every job ever queued) and replication (the placement computation over every mirror and
+ * archive) — gathered apart, so viewers can share one result for a while
+ * (routes.ts refreshes it in the background) instead of paying per view.
+ */
+export interface SlowFacts {
+  at: number;
+  peers: { total: number; served: number; roles: { role: string; total: number; healthy: number }[] };
+  /** Jobs per state (a count over every job ever queued). */
+  jobs: Record<string, number>;
+  replication: { archives: number; belowTarget: number; worst: DashboardArchive[] };
+}
+
+export async function collectSlow(src: DashboardSources, now: number): Promise<SlowFacts> {
+  const peers = await src.store.dashboard.peerStats(ROLES, now - src.tracker.mirrorTtlMs, src.tracker.probeFailuresDown);
+  const placed = await src.placement(now);
+  const below = placed.archives.filter((a) => a.holders < a.target).length;
+  const worst = [...placed.archives].sort((x, y) => x.holders - x.target - (y.holders - y.target) || y.demand - x.demand || (x.sha256 < y.sha256 ? -1 : 1)).slice(0, DASHBOARD_MAX_LIMIT);
+  return { at: now, peers, jobs: await src.store.dashboard.jobCounts(), replication: { archives: placed.archives.length, belowTarget: below, worst: worst.map((a) => ({ sha256: a.sha256, size: a.size, target: a.target, holders: a.holders, mirrors: a.mirrors.length })) } };
+}
+
+export async function collectDashboard(src: DashboardSources, now: number, limit: number, slow: SlowFacts): Promise<DashboardReply> {
   const s = src.store;
   const d = s.dashboard;
   const disputes = await d.recentDisputes(limit);
@@ -88,7 +110,7 @@ export async function collectDashboard(src: DashboardSources, now: number, limit
   const samples = await d.samples(src.samplesShown);
   const lastSample = samples[samples.length - 1];
 
-  const counts = await d.jobCounts();
+  const counts = slow.jobs;
   const jobs = await d.shownJobs(limit);
   const holderOps = await d.buildersOperators(jobs.map((j) => j.holder).filter((h): h is string => h !== null));
   const opNames = await d.operatorNames([...new Set(holderOps.values())]);
@@ -98,12 +120,7 @@ export async function collectDashboard(src: DashboardSources, now: number, limit
   });
 
   const since = now - src.tracker.mirrorTtlMs;
-  const peerStats = await d.peerStats(ROLES, since, src.tracker.probeFailuresDown);
   const peers = (await d.recentPeers(limit)).map((p) => ({ ...p, healthy: p.lastSeen >= since && p.probeFailures < src.tracker.probeFailuresDown }));
-
-  const placed = await src.placement(now);
-  const below = placed.archives.filter((a) => a.holders < a.target);
-  const worst = [...placed.archives].sort((x, y) => x.holders - x.target - (y.holders - y.target) || y.demand - x.demand || (x.sha256 < y.sha256 ? -1 : 1)).slice(0, limit);
 
   const disputeViews: DashboardDispute[] = disputes.rows.map((r) => ({ buildKey: r.buildKey, cpv: r.cpv, logIndex: r.logIndex, firstSeen: r.firstSeen, outputs: views.get(r.buildKey)?.outputs ?? [] }));
   return {
@@ -112,9 +129,9 @@ export async function collectDashboard(src: DashboardSources, now: number, limit
     limit,
     packages: { total: lastSample?.configs ?? null, shown: recent.map((k) => views.get(k)).filter((p): p is DashboardPackage => p !== undefined) },
     disputes: { total: disputes.total, shown: disputeViews },
-    queue: { counts: Object.fromEntries(STATES.map((st) => [st, counts[st] ?? 0])) as Record<JobState, number>, shown: shownJobs },
-    peers: { total: peerStats.total, roles: peerStats.roles, served: peerStats.served, shown: peers },
-    replication: { archives: placed.archives.length, belowTarget: below.length, shown: worst.map((a) => ({ sha256: a.sha256, size: a.size, target: a.target, holders: a.holders, mirrors: a.mirrors.length })) },
+    queue: { counts: Object.fromEntries(STATES.map((st) => [st, counts[st] ?? 0])) as Record<JobState, number>, asOf: slow.at, shown: shownJobs },
+    peers: { ...slow.peers, asOf: slow.at, shown: peers },
+    replication: { archives: slow.replication.archives, belowTarget: slow.replication.belowTarget, asOf: slow.at, shown: slow.replication.worst.slice(0, limit) },
     checkpoint: await checkpointView(src),
     samples: { intervalMs: src.sampleIntervalMs, items: samples },
   };

@@ -4,8 +4,8 @@
  * configurations by trust level. One row per interval in
  * dashboard_samples, older ones than `keep` intervals pruned, so the table
  * stays bounded; replicas sharing a database skip a tick another replica
- * has just taken. The trust histogram is a full pass over the
- * attestations: done here, once per interval, never per page view.
+ * has just taken. Trust levels are brought up to date from what is new in
+ * the log first (dashboard-store.ts updateLevels): here, never per view.
  */
 import type { Store } from '../store/types.js';
 import type { SampleRow } from '../store/dashboard-store.js';
@@ -25,6 +25,7 @@ export async function sampleOnce(store: Store, now: number, intervalMs: number, 
   const d = store.dashboard;
   const last = await d.latestSampleTime();
   if (last !== null && now - last < intervalMs / 2 && now >= last) return undefined;
+  await d.updateLevels();
   const counts = await d.jobCounts();
   const peers = await d.peerStats([], 0, 0);
   const trust = await d.trustHistogram();

@@ -1,9 +1,9 @@
 /**
  * The dashboard's reads (migration 7): bounded lists (most recent first,
  * `LIMIT`ed, over an index) and counts by aggregate queries, so a page costs
- * the same with 10⁶ log entries and 10⁵ peers as with ten. The one full
- * aggregate — configurations by trust level — runs in the sampler, not per
- * page view. Plain SQL over either backend.
+ * about the same with 10⁶ log entries and 10⁵ peers as with ten. Trust
+ * levels per build are kept in their own table, updated from what is new in
+ * the log by the sampler, never per page view. Plain SQL over either backend.
  */
 import type { Db, Row } from './db.js';
 
@@ -53,7 +53,7 @@ export interface SampleRow {
   levels: Record<string, number>;
 }
 
-async function inChunks(db: Db, keys: readonly string[], query: (marks: string) => string): Promise<Row[]> {
+async function inChunks(db: Pick<Db, 'all'>, keys: readonly string[], query: (marks: string) => string): Promise<Row[]> {
   const distinct = [...new Set(keys)];
   const out: Row[] = [];
   for (let at = 0; at < distinct.length; at += 500) {
@@ -159,24 +159,61 @@ export class DashboardStore {
   }
 
   /**
-   * Configurations by trust level of their best output: distinct operators
-   * (builder certificate issuers) per (buildKey, outputDigest), leaving out
-   * statements logged at or after a revocation of the builder or its
-   * operator. A full pass over the attestations: the sampler's job.
+   * Brings dashboard_levels up to date with what the log gained since the
+   * last call: the builds of up to `maxNew` new attestations, and every
+   * build attested by a key a new revocation touches (the key, or the
+   * builders its operator certified), get their level recomputed — distinct
+   * operators (builder certificate issuers) per output, best output per
+   * build, leaving out statements logged at or after a revocation of the
+   * builder or its operator. The cost follows what is new, not the log.
+   * Returns the attestations taken in and the builds recomputed (a big log is caught up over several calls).
    */
+  async updateLevels(maxNew = 50_000): Promise<{ taken: number; builds: number }> {
+    return this.db.tx(async (db) => {
+      const cur = (await db.all('SELECT attestations, revocations FROM dashboard_cursor WHERE id = 1'))[0]!;
+      const fresh = await db.all('SELECT build_key, log_index FROM attestations WHERE log_index > ? ORDER BY log_index LIMIT ?', [n(cur.attestations), maxNew]);
+      const keys = new Set(fresh.map((r) => String(r.build_key)));
+      const revs = await db.all('SELECT subject, log_index FROM revocations WHERE log_index > ? ORDER BY log_index', [n(cur.revocations)]);
+      if (revs.length) {
+        const subjects = revs.map((r) => String(r.subject));
+        const builders = await inChunks(db, subjects, (m) => `SELECT subject FROM certificates WHERE role = 'builder' AND issuer IN (${m})`);
+        const signers = [...subjects, ...builders.map((r) => String(r.subject))];
+        for (const r of await inChunks(db, signers, (m) => `SELECT DISTINCT build_key FROM attestations WHERE signer IN (${m})`)) keys.add(String(r.build_key));
+      }
+      const all = [...keys];
+      for (let at = 0; at < all.length; at += 500) {
+        const part = all.slice(at, at + 500);
+        const marks = part.map(() => '?').join(', ');
+        const rows = await db.all(
+          `SELECT build_key, MAX(lvl) AS lvl FROM (
+             SELECT a.build_key, a.output_digest, COUNT(DISTINCT c.issuer) AS lvl
+             FROM attestations a JOIN certificates c ON c.subject = a.signer AND c.role = 'builder'
+             WHERE a.build_key IN (${marks})
+               AND NOT EXISTS (SELECT 1 FROM revocations r WHERE (r.subject = a.signer OR r.subject = c.issuer) AND r.time <= a.log_time)
+             GROUP BY a.build_key, a.output_digest
+           ) o GROUP BY build_key`,
+          part,
+        );
+        const level = new Map(rows.map((r) => [String(r.build_key), n(r.lvl)]));
+        await db.run(`DELETE FROM dashboard_levels WHERE build_key IN (${marks})`, part);
+        // A build whose signers have no certified chain stays listed, at level 0: it is still a configuration with attestations.
+        await db.run(`INSERT INTO dashboard_levels (build_key, level) VALUES ${part.map(() => '(?, ?)').join(', ')}`, part.flatMap((k) => [k, level.get(k) ?? 0]));
+      }
+      const lastAtt = fresh.length ? n(fresh[fresh.length - 1]!.log_index) : n(cur.attestations);
+      const lastRev = revs.length ? n(revs[revs.length - 1]!.log_index) : n(cur.revocations);
+      await db.run('UPDATE dashboard_cursor SET attestations = ?, revocations = ? WHERE id = 1', [lastAtt, lastRev]);
+      return { taken: fresh.length, builds: all.length };
+    });
+  }
+
+  /** Configurations by trust level of their best output (levels above 0), from dashboard_levels (see updateLevels). */
   async trustHistogram(): Promise<{ configs: number; levels: Record<string, number> }> {
-    const rows = await this.db.all(`
-      SELECT lvl, COUNT(*) AS c FROM (
-        SELECT build_key, MAX(lvl) AS lvl FROM (
-          SELECT a.build_key, a.output_digest, COUNT(DISTINCT c.issuer) AS lvl
-          FROM attestations a JOIN certificates c ON c.subject = a.signer AND c.role = 'builder'
-          WHERE NOT EXISTS (SELECT 1 FROM revocations r WHERE (r.subject = a.signer OR r.subject = c.issuer) AND r.time <= a.log_time)
-          GROUP BY a.build_key, a.output_digest
-        ) o GROUP BY build_key
-      ) b GROUP BY lvl`);
     const levels: Record<string, number> = {};
-    for (const r of rows) levels[String(n(r.lvl))] = n(r.c);
-    const configs = n((await this.db.all('SELECT COUNT(DISTINCT build_key) AS c FROM attestations'))[0]!.c);
+    let configs = 0;
+    for (const r of await this.db.all('SELECT level, COUNT(*) AS c FROM dashboard_levels GROUP BY level')) {
+      configs += n(r.c);
+      if (n(r.level) > 0) levels[String(n(r.level))] = n(r.c);
+    }
     return { configs, levels };
   }
 

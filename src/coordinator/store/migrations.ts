@@ -109,14 +109,20 @@ CREATE TABLE output_abi (output_digest TEXT PRIMARY KEY, slot TEXT NOT NULL, pro
   },
   {
     // Dashboard (issue 15): each peer's latest served-bytes counter, peers by
-    // last contact (the page lists the most recent, never all), and the
-    // coordinator's periodic samples the charts draw (a bounded window).
+    // last contact (the page lists the most recent, never all), the
+    // coordinator's periodic samples the charts draw (a bounded window), and
+    // each build's trust level, kept up to date from what is new in the log
+    // (dashboard_cursor: the last attestation and revocation taken in).
     version: 7,
     sql: `
 ALTER TABLE peers ADD COLUMN served {bigint} NOT NULL DEFAULT 0;
 CREATE INDEX peers_last_seen ON peers (last_seen);
 CREATE TABLE dashboard_samples (time {bigint} PRIMARY KEY, queued {bigint} NOT NULL, leased {bigint} NOT NULL, peers {bigint} NOT NULL,
   served {bigint} NOT NULL, configs {bigint} NOT NULL, levels TEXT NOT NULL);
+CREATE TABLE dashboard_levels (build_key TEXT PRIMARY KEY, level INTEGER NOT NULL);
+CREATE INDEX dashboard_levels_level ON dashboard_levels (level);
+CREATE TABLE dashboard_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), attestations {bigint} NOT NULL, revocations {bigint} NOT NULL);
+INSERT INTO dashboard_cursor (id, attestations, revocations) VALUES (1, -1, -1);
 `,
   },
 ];
