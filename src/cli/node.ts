@@ -44,7 +44,7 @@ const command: CliCommand = {
       .option('--quota <size>', 'disk the mirror offers, e.g. 500G (role mirror)')
       .option('--domain <name>', 'failure domain: site, ISP… (role mirror; replicas avoid sharing one)')
       .option('--sync-interval <seconds>', 'how often a mirror re-reads its assignments (role mirror)', '60')
-      .option('--report-interval <seconds>', 're-register with the coordinator this often, with the bytes served so far (its dashboard sums them)', '60')
+      .option('--report-interval <seconds>', 're-register with the coordinator this often, with the bytes served so far (its dashboard sums them; keeps this peer listed as healthy; a mirror also re-registers on each sync)', '300')
       .option('--policy <file>', 'policy for the gateway (role consume)')
       .option('--gateway-listen <host:port>', 'gateway address (role consume)', '127.0.0.1:7680')
       .option('--chost <chost>', 'gateway CHOST', DEFAULT_CHOST)

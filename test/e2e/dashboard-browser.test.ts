@@ -56,7 +56,9 @@ test('dashboard of a running network in Chromium: trust levels with operators, q
 
   // Queue: everything done but the configuration with a USE flag the ebuild lacks, refused with the reason.
   const s = net.settled;
-  assert.equal(await page.locator('#queue [data-state="done"] b').innerText(), String(s.queue.counts.done));
+  assert.equal(await page.locator('#queue .counts [data-state="done"] b').innerText(), String(s.queue.counts.done));
+  const doneBy = new Set(await page.locator('#queue tr.job[data-state="done"] .operator').allInnerTexts());
+  assert.deepEqual([...doneBy].sort(), net.operators, 'finished jobs name the operator of their builder');
   assert.ok(s.queue.counts.done >= 6, `a build and two verifies per package: ${JSON.stringify(s.queue.counts)}`);
   assert.match(await page.locator('#queue tr.job[data-state="refused"]').innerText(), /USE flag gtk not in IUSE/);
 

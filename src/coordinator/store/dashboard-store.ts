@@ -168,7 +168,7 @@ export class DashboardStore {
    * builder or its operator. The cost follows what is new, not the log.
    * Returns the attestations taken in and the builds recomputed (a big log is caught up over several calls).
    */
-  async updateLevels(maxNew = 50_000): Promise<{ taken: number; builds: number }> {
+  async updateLevels(maxNew = 10_000): Promise<{ taken: number; builds: number }> {
     return this.db.tx(async (db) => {
       const cur = (await db.all('SELECT attestations, revocations FROM dashboard_cursor WHERE id = 1'))[0]!;
       const fresh = await db.all('SELECT build_key, log_index FROM attestations WHERE log_index > ? ORDER BY log_index LIMIT ?', [n(cur.attestations), maxNew]);
