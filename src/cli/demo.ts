@@ -61,15 +61,17 @@ async function startNetwork(children: Children, dir: string, world: DemoWorld, o
   const coord = await children.start<{ listening: string }>('coordinator', [
     'coordinator', '--data', join(dir, 'coordinator'), '--roots', world.rootPub, '--listen', o.coordinatorListen,
     '--verify-target', String(world.operators.length), '--heartbeat', '5', '--probe-interval', '10', '--mirror-ttl', '60',
+    // The dashboard's charts: a sample every 2 s shows the demo unfold.
+    '--sample-interval', '2',
   ]);
   const C = coord.ready.listening;
   await Promise.all(world.operators.map((op) => children.start(`builder-${op.name}`, [
     'node', '--roles', 'build', '--backend', 'example', '--coordinator', C, '--data', join(dir, `builder-${op.name}`), '--key', op.key,
-    ...op.certs.flatMap((c) => ['--cert', c]), '--listen', '127.0.0.1:0', '--poll', '1', '--json',
+    ...op.certs.flatMap((c) => ['--cert', c]), '--listen', '127.0.0.1:0', '--poll', '1', '--json', '--report-interval', '5',
   ])));
   await Promise.all(world.mirrors.map((m) => children.start(m.name, [
     'node', '--roles', 'mirror', '--coordinator', C, '--data', join(dir, m.name), '--key', m.key, '--quota', '1G', '--domain', m.domain,
-    '--sync-interval', '5', '--listen', '127.0.0.1:0',
+    '--sync-interval', '5', '--listen', '127.0.0.1:0', '--report-interval', '5',
   ])));
   const gw = await children.start<{ listening: string }>('gateway', [
     'gateway', '--coordinator', C, '--data', join(dir, 'gateway'), '--policy', world.policy, '--listen', o.gatewayListen, '--interval', '5', '--key', world.consumer,
