@@ -9,27 +9,23 @@
  * Full-page screenshots go to test-artifacts/dashboard/.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { hasChromium, openBrowser } from '../helpers/browser.js';
 import { hasProgram, need, repoRoot, tempDir } from '../helpers/env.js';
 import { startDemoNetwork } from '../helpers/demo-network.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const ARTIFACTS = join(repoRoot, 'test-artifacts', 'dashboard');
 
 test('dashboard of a running network in Chromium: trust levels with operators, queue, peers, checkpoint, charts; same origin only, no errors', { timeout: 420_000 }, async (t) => {
-  if (!need(t, existsSync(CHROMIUM), 'Chromium (/usr/bin/chromium)')) return;
+  if (!need(t, hasChromium, 'Chromium (/usr/bin/chromium)')) return;
   if (!need(t, hasProgram('cc'), 'a C compiler (cc)')) return;
   const dir = await tempDir(t);
   const net = await startDemoNetwork(t, dir);
   const origin = new URL(net.dashboard).origin;
 
-  const profile = await tempDir(t, 'binswarm-chromium-');
-  const browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1400, height: 900 } });
-  t.after(() => browser.close());
+  const browser = await openBrowser(t);
   const page = browser.pages()[0] ?? (await browser.newPage());
   const problems: string[] = [];
   const requests: string[] = [];

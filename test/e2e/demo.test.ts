@@ -7,14 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { runCli } from '../helpers/cli.js';
 import { alive, allTrusted, startDemo, type DemoReady } from '../helpers/demo.js';
-import { hasProgram, need, tempDir } from '../helpers/env.js';
+import { hasChromium, openBrowser } from '../helpers/browser.js';
+import { hasProgram, need, repoRoot, tempDir } from '../helpers/env.js';
 import { portageAvailable, runGetbinpkg } from '../helpers/portage.js';
 
 interface Summary {
@@ -57,6 +58,23 @@ test('binswarm demo: builders make every example package trusted, emerge install
     assert.deepEqual([...install.report.merged].sort(), ['app-misc/hello-demo-1.0', 'dev-libs/libdemo-1.0']);
     const run = spawnSync(join(eprefix!, 'usr/bin/hello-demo'), ['demo'], { env: { LD_LIBRARY_PATH: join(eprefix!, 'usr/lib64') }, encoding: 'utf8' });
     assert.match(run.stdout, /Hello, demo! \(libdemo ABI 1\)/, run.stderr);
+  }
+
+  // The demo's dashboard, in a real browser: the four configurations at their level, by the three operators.
+  if (need(t, hasChromium, 'Chromium (/usr/bin/chromium)')) {
+    const page = (await openBrowser(t)).pages()[0]!;
+    const res = await page.goto(`${ready.dashboard}?refresh=0`, { waitUntil: 'load' });
+    assert.equal(res?.status(), 200);
+    const rows = page.locator('#packages tr[data-cpv]');
+    assert.equal(await rows.count(), 4);
+    for (let i = 0; i < 4; i++) {
+      assert.equal(await rows.nth(i).getAttribute('data-level'), '3');
+      assert.deepEqual((await rows.nth(i).locator('.operator').allInnerTexts()).sort(), ['alice', 'bob', 'carol']);
+    }
+    assert.deepEqual(await page.locator('#peers tr[data-role="build"] td').allInnerTexts().then((c) => c.slice(1).map(Number)), [3, 3]);
+    assert.deepEqual(await page.locator('#peers tr[data-role="mirror"] td').allInnerTexts().then((c) => c.slice(1).map(Number)), [2, 2]);
+    mkdirSync(join(repoRoot, 'test-artifacts', 'demo'), { recursive: true });
+    await page.screenshot({ path: join(repoRoot, 'test-artifacts', 'demo', 'dashboard.png'), fullPage: true });
   }
 
   // Ctrl-C: the demo stops every process it started and says where the data is.
