@@ -2,8 +2,9 @@
  * `binswarm demo` (what `npm start` runs): a whole local network on
  * loopback, each role a real `binswarm` process — a coordinator (SQLite),
  * three builder operators (example backend), two mirrors in two failure
- * domains and a consumer's gateway. It asks for the example packages with
- * different USE flags, lets the builders build and cross-verify them, and
+ * domains, a witness cosigning the log's checkpoints and a consumer's
+ * gateway. It asks for the example packages with different USE flags,
+ * lets the builders build and cross-verify them, and
  * shows what happens until Ctrl-C, which stops every process and keeps the
  * data for the next start (`--reset` starts over).
  */
@@ -73,6 +74,8 @@ async function startNetwork(children: Children, dir: string, world: DemoWorld, o
     'node', '--roles', 'mirror', '--coordinator', C, '--data', join(dir, m.name), '--key', m.key, '--quota', '1G', '--domain', m.domain,
     '--sync-interval', '5', '--listen', '127.0.0.1:0', '--report-interval', '5',
   ])));
+  // The builders' certificates are in the log by now, so the witness's first round has a checkpoint to cosign.
+  await children.start('witness', ['witness', '--coordinator', C, '--data', join(dir, 'witness'), '--key', world.witness, '--name', 'demo-witness', '--interval', '5']);
   const gw = await children.start<{ listening: string }>('gateway', [
     'gateway', '--coordinator', C, '--data', join(dir, 'gateway'), '--policy', world.policy, '--listen', o.gatewayListen, '--interval', '5', '--key', world.consumer,
     ...(o.sign ? [] : ['--no-sign']),
@@ -113,7 +116,7 @@ async function runDemo(o: DemoOptions): Promise<number> {
     if (o.json) jsonLine({ event: 'ready', ...ready });
     const intro = [
       `Coordinator ${coordinator}  (dashboard: ${coordinator}/, API: ${coordinator}/v1/openapi.json)`,
-      `Builders: ${world.operators.map((p) => p.name).join(', ')} (example backend); mirrors: ${world.mirrors.map((m) => `${m.name} (${m.domain})`).join(', ')}`,
+      `Builders: ${world.operators.map((p) => p.name).join(', ')} (example backend); mirrors: ${world.mirrors.map((m) => `${m.name} (${m.domain})`).join(', ')}; witness: demo-witness`,
       `Gateway ${gateway}: lists what the policy ${world.policy} trusts (threshold ${threshold}).`,
       '',
       'Point Portage at it (as root):',
@@ -165,7 +168,7 @@ let code = 0;
 const command: CliCommand = {
   build() {
     return new Command()
-      .description('Bring up a local network on loopback — a coordinator, three builder operators (example backend), two mirrors and a gateway — ask for the example packages, and show them being built, cross-verified, trusted and served. Ctrl-C stops it; the data stays for the next start.')
+      .description('Bring up a local network on loopback — a coordinator, three builder operators (example backend), two mirrors, a witness and a gateway — ask for the example packages, and show them being built, cross-verified, trusted and served. Ctrl-C stops it; the data stays for the next start.')
       .option('--dir <dir>', 'where the demo keeps its state and logs', '.demo')
       .option('--reset', 'throw the kept state away and start over')
       .option('--coordinator-listen <host:port>', 'coordinator (and dashboard) address', '127.0.0.1:7600')

@@ -1,7 +1,8 @@
 /**
  * The demo network's identities, kept in DIR/keys so that a restarted demo
  * is the same network: a trust root, three operators (alice, bob, carol)
- * each with one certified builder key, two mirror keys and a consumer key,
+ * each with one certified builder key, two mirror keys, a witness key and a
+ * consumer key,
  * plus the consumer's policy. Made on first start, read afterwards.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,7 @@ export interface DemoWorld {
   operators: DemoOperator[];
   mirrors: { name: string; domain: string; key: string }[];
   consumer: string;
+  witness: string;
   policy: string;
 }
 
@@ -69,8 +71,9 @@ export async function demoWorld(dataDir: string, now = Date.now()): Promise<Demo
   const mirrors = [];
   for (const m of MIRRORS) mirrors.push({ ...m, key: (await keyFile(dir, m.name)).path });
   const consumer = (await keyFile(dir, 'consumer')).path;
+  const witness = (await keyFile(dir, 'witness')).path;
   const policy = join(dataDir, 'policy.toml');
   if (!existsSync(policy)) writeFileSync(policy, `# The demo consumer's trust policy (see README, "Policy").\nroots = ["keys/root.key.pub"]\nthreshold = ${DEMO_THRESHOLD}\non-dispute = "reject"\n`);
-  return { rootPub: `${root.path}.pub`, operators, mirrors, consumer, policy };
+  return { rootPub: `${root.path}.pub`, operators, mirrors, consumer, witness, policy };
 }
 

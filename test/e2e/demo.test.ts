@@ -36,7 +36,7 @@ test('binswarm demo: builders make every example package trusted, emerge install
 
   const first = startDemo(['--dir', dir], t);
   const ready = await first.until<DemoReady>((e) => e.event === 'ready', 120_000);
-  assert.equal(ready.pids.length, 7, 'coordinator, three builders, two mirrors, a gateway');
+  assert.equal(ready.pids.length, 8, 'coordinator, three builders, two mirrors, a witness, a gateway');
   const done = await first.until<Summary>(allTrusted, 240_000);
   assert.deepEqual(done.packages.map((p) => `${p.cpv} ${p.use.join(',')}`).sort(), [
     'app-misc/hello-demo-1.0 debug,nls', 'app-misc/hello-demo-1.0 nls', 'dev-libs/libdemo-1.0 ', 'dev-libs/libdemo-1.0 static-libs',
@@ -73,6 +73,7 @@ test('binswarm demo: builders make every example package trusted, emerge install
     }
     assert.deepEqual(await page.locator('#peers tr[data-role="build"] td').allInnerTexts().then((c) => c.slice(1).map(Number)), [3, 3]);
     assert.deepEqual(await page.locator('#peers tr[data-role="mirror"] td').allInnerTexts().then((c) => c.slice(1).map(Number)), [2, 2]);
+    assert.deepEqual(await page.locator('#checkpoint tr.witness td:first-child').allInnerTexts(), ['demo-witness']);
     mkdirSync(join(repoRoot, 'test-artifacts', 'demo'), { recursive: true });
     await page.screenshot({ path: join(repoRoot, 'test-artifacts', 'demo', 'dashboard.png'), fullPage: true });
   }
