@@ -47,6 +47,8 @@ export interface ListedPackage {
   level: number;
   /** The attested piece root: the swarm checks every piece against it. */
   pieceRoot?: string;
+  /** BUILD_TIME as listed. */
+  buildTime: number;
 }
 
 export interface GatewayOptions {
@@ -194,6 +196,9 @@ export class Gateway {
       await this.archives.ensure(p, signal);
       if (cached) this.stats.cacheHits++;
       else this.stats.fetched++;
+      // Read for the first time: list the archive's own BUILD_TIME from now on (TIMESTAMP rises, Portage re-reads the index).
+      const t = this.db.archiveBuildTime(p.archiveSha256);
+      if (t !== undefined && t !== p.buildTime && this.view?.packages.get(p.path) === p) this.view = await this.listing.update([p.buildKey], false);
     } catch (e) {
       this.stats.fetchFailures++;
       if (this.db.refusedOf(p.archiveSha256)) this.view = await this.listing.update([p.buildKey], false);

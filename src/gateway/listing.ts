@@ -145,11 +145,12 @@ export class Listing {
     if ((md.chost !== '' && md.chost !== this.o.chost) || !useMatches(md.cpv, md.slot, iuse, md.use, this.o.localUse)) return before !== undefined;
     const buildId = this.db.buildId(md.cpv, archive.sha256);
     const path = `${md.category}/${splitCpv(md.cpv).pn}/${md.pf}-${buildId}.gpkg.tar`;
-    // BUILD_TIME from the attestations (signed), not from unbound metadata: first counted attestation of this output.
+    // BUILD_TIME: the archive's own once it has been read (Portage records that one and reinstalls while the index says
+    // another); until then the first counted attestation's time (signed), not the sheet's (BUILD_TIME is not in the output digest).
     const times = r.attestations.filter((a) => a.counted && a.outputDigest === r.outputDigest && a.time).map((a) => Math.floor(Date.parse(a.time!) / 1000));
-    const buildTime = times.length > 0 ? Math.min(...times) : 0;
+    const buildTime = this.db.archiveBuildTime(archive.sha256) ?? (times.length > 0 ? Math.min(...times) : 0);
     const entry = packagesEntryOf(md, { path, size: this.o.signs ? signedSizeOf(archive.size) : archive.size, buildId, buildTime, mtime: buildTime, header: new Map([['CHOST', this.o.chost]]) });
-    this.listed.set(buildKey, { entry, variant: variantOfInstallMask(r.installMask ?? ''), pkg: { path, cpv: md.cpv, buildId, archiveSha256: archive.sha256, size: archive.size, outputDigest: r.outputDigest, buildKey: r.buildKey, level: r.level, pieceRoot: archive.pieceRoot } });
+    this.listed.set(buildKey, { entry, variant: variantOfInstallMask(r.installMask ?? ''), pkg: { path, cpv: md.cpv, buildId, archiveSha256: archive.sha256, size: archive.size, outputDigest: r.outputDigest, buildKey: r.buildKey, level: r.level, pieceRoot: archive.pieceRoot, buildTime } });
     return before === undefined || JSON.stringify([...before.entry]) !== JSON.stringify([...entry]);
   }
 

@@ -110,6 +110,22 @@ export class LocalDb {
     this.sql('INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v').run(k, v);
   }
 
+  /**
+   * BUILD_TIME inside an archive, learned when it was read and verified (the
+   * archive's sha256 is attested, so its bytes are as trusted as it is).
+   * Portage records the package's own BUILD_TIME and reinstalls whenever the
+   * index says another (`--rebuilt-binaries`, implied by `-uD
+   * --getbinpkgonly`), so the listing must say this one once it is known.
+   */
+  archiveBuildTime(sha256: string): number | undefined {
+    const v = this.get(`buildTime:${sha256}`);
+    return v === undefined ? undefined : Number(v);
+  }
+
+  setArchiveBuildTime(sha256: string, seconds: number): void {
+    this.set(`buildTime:${sha256}`, String(seconds));
+  }
+
   /** Runs fn in one transaction (sync work only between begin and commit, or use begin/commit directly). */
   begin(): void {
     this.db.exec('BEGIN');

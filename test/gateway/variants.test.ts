@@ -6,7 +6,7 @@ import { chooseVariants } from '../../src/gateway/listing.js';
 const item = (cpv: string, variant: string, use = '', id = 1) => ({
   entry: new Map([['CPV', cpv], ['USE', use]]),
   variant,
-  pkg: { path: `${cpv}-${variant}-${use}-${id}`, cpv, buildId: id, archiveSha256: '', size: 0, outputDigest: '', buildKey: `${cpv}/${variant}/${use}/${id}`, level: 1 },
+  pkg: { path: `${cpv}-${variant}-${use}-${id}`, cpv, buildId: id, archiveSha256: '', size: 0, outputDigest: '', buildKey: `${cpv}/${variant}/${use}/${id}`, level: 1, buildTime: 0 },
 });
 
 test('chooseVariants: slim where trusted, full otherwise; unasked presets hidden; custom counts as full; per CPV and USE', () => {

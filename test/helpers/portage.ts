@@ -10,7 +10,7 @@ import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize, sep } from 'node:path';
-import { hasPortageTools, portageToolsDir } from './env.js';
+import { hasPortageTools, portageToolsDir, repoRoot } from './env.js';
 
 let portageSrc: string | undefined;
 
@@ -95,5 +95,76 @@ export async function serveDir(dir: string): Promise<{ url: string; server: Serv
     server,
     requests,
     close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+/** What test/helpers/portage-upgrade.py reports after each phase. */
+export interface ConsumerPhase {
+  phase: 'install' | 'upgrade' | 'error';
+  emerge_rc: number;
+  emerge_args: string[];
+  installed: { cpv: string; slot: string | null; build_id: string | null; build_time: string | null; use: string[] }[];
+  hello: { rc: number; stdout: string; stderr: string } | null;
+  merged_binary: string[];
+  built_from_source: string[];
+  errors: string[];
+  log_tail: string;
+  error?: string;
+  [k: string]: unknown;
+}
+
+/**
+ * A Portage consumer that keeps its prefix between emerges
+ * (test/helpers/portage-upgrade.py): it installs `atoms` from `binhost`
+ * at once; `upgrade()` syncs the repository (libgreet-2.0 appears) and runs
+ * the upgrade emerge in the same prefix. Its temp dirs go under `tmp`.
+ */
+export function startPortageConsumer(binhost: string, atoms: string[], tmp: string, upgradeArgs: string[] = []) {
+  const child = spawn('python3', [join(repoRoot, 'test/helpers/portage-upgrade.py'), binhost, ...atoms, ...upgradeArgs.map((a) => `--upgrade-arg=${a}`)], {
+    env: { ...process.env, PORTAGE_SRC: portageSource(), PORTAGE_TOOLS: portageToolsDir, TMPDIR: tmp },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let err = '';
+  let out = '';
+  const waiting: ((line: string | undefined) => void)[] = [];
+  const lines: string[] = [];
+  const push = (l: string | undefined) => (waiting.length ? waiting.shift()!(l) : l !== undefined && lines.push(l));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-30_000)));
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+    for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+      push(out.slice(0, nl));
+      out = out.slice(nl + 1);
+    }
+  });
+  child.on('close', () => {
+    while (waiting.length) waiting.shift()!(undefined);
+  });
+  const next = (): Promise<ConsumerPhase> =>
+    new Promise((resolve, reject) => {
+      const take = (l: string | undefined) => {
+        if (l === undefined) return reject(new Error(`portage-upgrade.py ended without a report:\n${err.slice(-3000)}`));
+        resolve(JSON.parse(l) as ConsumerPhase);
+      };
+      if (lines.length) take(lines.shift());
+      else if (child.exitCode !== null) take(undefined);
+      else waiting.push(take);
+    });
+  return {
+    installed: next(),
+    /** Syncs the repository (once) and runs the upgrade emerge; call again to see whether Portage has settled. */
+    upgrade: (): Promise<ConsumerPhase> => {
+      child.stdin.write('upgrade\n');
+      return next();
+    },
+    stderr: () => err,
+    /** Ends it (EOF: it removes its prefix and exits). */
+    stop: () =>
+      new Promise<void>((r) => {
+        if (child.exitCode !== null || child.signalCode !== null) return r();
+        child.once('close', () => r());
+        child.stdin.end();
+        setTimeout(() => child.kill('SIGTERM'), 30_000).unref();
+      }),
   };
 }
