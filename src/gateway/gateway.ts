@@ -198,7 +198,8 @@ export class Gateway {
       else this.stats.fetched++;
       // Read for the first time: list the archive's own BUILD_TIME from now on (TIMESTAMP rises, Portage re-reads the index).
       const t = this.db.archiveBuildTime(p.archiveSha256);
-      if (t !== undefined && t !== p.buildTime && this.view?.packages.get(p.path) === p) this.view = await this.listing.update([p.buildKey], false);
+      const listed = this.view?.packages.get(p.path);
+      if (t !== undefined && listed?.archiveSha256 === p.archiveSha256 && listed.buildTime !== t) this.view = await this.listing.update([p.buildKey], false);
     } catch (e) {
       this.stats.fetchFailures++;
       if (this.db.refusedOf(p.archiveSha256)) this.view = await this.listing.update([p.buildKey], false);
