@@ -6,8 +6,9 @@
  * (SLOT 0/2, libgreet.so.2) appears in the builder's repository and only
  * it is requested: the coordinator queues hello's abi-rebuild, the builder
  * rebuilds it (binrev 2), the gateway lists it with BUILD_ID 2, and the
- * consumer's `emerge --getbinpkgonly -uDN @world` in the same prefix
- * installs libgreet-2.0 and the rebuilt hello, which prints ABI 2.
+ * consumer's `emerge --getbinpkgonly --update --deep @world` (the README's
+ * command) in the same prefix installs libgreet-2.0 and the rebuilt hello,
+ * which prints ABI 2; run again, it has nothing to do.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -34,7 +35,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
 const summary = (p: ConsumerPhase) => JSON.stringify({ ...p, log_tail: undefined }) + `\n${p.log_tail.slice(-4000)}`;
 const installed = (p: ConsumerPhase, pkg: string) => p.installed.filter((i) => i.cpv.startsWith(`${pkg}-`));
 
-test('real Portage consumer: libgreet gets a new ABI, builders rebuild hello by themselves, emerge -uDN @world installs both and hello prints ABI 2', { timeout: 420_000 }, async (t: TestContext) => {
+test('real Portage consumer: libgreet gets a new ABI, builders rebuild hello by themselves, emerge --getbinpkgonly -uD @world installs both and hello prints ABI 2', { timeout: 420_000 }, async (t: TestContext) => {
   if (!need(t, portageAvailable, 'the real Portage tools (../shared/tools/portage)')) return;
   if (!need(t, hasProgram('cc') && hasProgram('ar', ['--version']), 'gcc and ar for Portage builds')) return;
   const dir = await tempDir(t);

@@ -16,10 +16,10 @@ with packages installed gets from `emerge -u`. This harness keeps the prefix:
    libgreet-2.0 ebuild, PGH_LIBGREET2, is added and the metadata cache and
    Manifests regenerated, as after `emerge --sync`) and the upgrade emerge
    runs in the same prefix (default `--getbinpkgonly --update --deep
-   --newuse --rebuilt-binaries --verbose @world`, or the --upgrade-arg
-   list) — then prints {phase: "upgrade", ...}; EOF or anything else ends
-   it (a second "upgrade" shows whether Portage has settled). The prefix
-   is removed at exit (TMPDIR decides where it lives).
+   --verbose @world`, or the --upgrade-arg list) — then prints {phase:
+   "upgrade", ...}; EOF or anything else ends it (a second "upgrade"
+   shows whether Portage has settled). The prefix is removed at exit
+   (TMPDIR decides where it lives).
 
 Each JSON line: {phase, emerge_rc, emerge_args, installed: [{cpv, slot,
 build_id, build_time, use}], hello: {rc, stdout, stderr} | null,
@@ -37,8 +37,9 @@ sys.path.insert(0, os.environ["PORTAGE_TOOLS"])
 import _pgharness as H  # noqa: E402
 import getbinpkg as G  # noqa: E402
 
-DEFAULT_UPGRADE = ["--getbinpkgonly", "--update", "--deep", "--newuse",
-                   "--rebuilt-binaries", "--verbose", "@world"]
+# The README's consumer command (--getbinpkgonly with --update --deep
+# implies --rebuilt-binaries).
+DEFAULT_UPGRADE = ["--getbinpkgonly", "--update", "--deep", "--verbose", "@world"]
 
 
 def parse_args(argv):
