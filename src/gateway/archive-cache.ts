@@ -72,7 +72,7 @@ export class ArchiveCache {
       try {
         const info = await inspectPackage(this.store.path(w.archiveSha256), { format: 'gpkg', signal });
         if (info.outputDigest !== w.outputDigest || info.buildKey !== w.buildKey) refusal = { code: 'OUTPUT_MISMATCH', reason: 'the archive does not contain the attested output' };
-        else if (info.metadata.buildTime !== undefined && this.db.archiveBuildTime(w.archiveSha256) !== info.metadata.buildTime) this.db.setArchiveBuildTime(w.archiveSha256, info.metadata.buildTime);
+        else if (this.db.archiveBuildTime(w.archiveSha256) !== (info.metadata.buildTime ?? null)) this.db.setArchiveBuildTime(w.archiveSha256, info.metadata.buildTime ?? null);
       } catch (e) {
         await this.store.remove(w.archiveSha256);
         this.db.dropCache(w.archiveSha256);

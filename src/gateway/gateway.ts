@@ -199,7 +199,7 @@ export class Gateway {
       // Read for the first time: list the archive's own BUILD_TIME from now on (TIMESTAMP rises, Portage re-reads the index).
       const t = this.db.archiveBuildTime(p.archiveSha256);
       const listed = this.view?.packages.get(p.path);
-      if (t !== undefined && listed?.archiveSha256 === p.archiveSha256 && listed.buildTime !== t) this.view = await this.listing.update([p.buildKey], false);
+      if (typeof t === 'number' && listed?.archiveSha256 === p.archiveSha256 && listed.buildTime !== t) this.view = await this.listing.update([p.buildKey], false);
     } catch (e) {
       this.stats.fetchFailures++;
       if (this.db.refusedOf(p.archiveSha256)) this.view = await this.listing.update([p.buildKey], false);
@@ -221,7 +221,16 @@ export class Gateway {
     const signer = this.opts.signForPortage;
     if (!signer) throw new BinswarmError('INTERNAL', 'this gateway does not sign for Portage');
     const known = signer.copyOf(p.archiveSha256);
-    if (known && known.size === signedSizeOf(p.size) && (await this.store.has(known.sha256))) return known;
+    if (known && known.size === signedSizeOf(p.size) && (await this.store.has(known.sha256))) {
+      // Made before this state knew the archive's BUILD_TIME (e.g. the state was rebuilt from the log): the archive is
+      // read once more so the listing learns it. The copy is served either way, unless the archive is now refused.
+      if (this.db.archiveBuildTime(p.archiveSha256) === undefined) {
+        await this.archiveFor(p, signal).catch((e) => {
+          if (this.db.refusedOf(p.archiveSha256)) throw e;
+        });
+      }
+      return known;
+    }
     let pending = this.signing.get(p.archiveSha256);
     if (!pending) {
       pending = (async () => {

@@ -116,14 +116,15 @@ export class LocalDb {
    * Portage records the package's own BUILD_TIME and reinstalls whenever the
    * index says another (`--rebuilt-binaries`, implied by `-uD
    * --getbinpkgonly`), so the listing must say this one once it is known.
+   * undefined: not read yet; null: read, it has none.
    */
-  archiveBuildTime(sha256: string): number | undefined {
+  archiveBuildTime(sha256: string): number | null | undefined {
     const v = this.get(`buildTime:${sha256}`);
-    return v === undefined ? undefined : Number(v);
+    return v === undefined ? undefined : v === '' ? null : Number(v);
   }
 
-  setArchiveBuildTime(sha256: string, seconds: number): void {
-    this.set(`buildTime:${sha256}`, String(seconds));
+  setArchiveBuildTime(sha256: string, seconds: number | null): void {
+    this.set(`buildTime:${sha256}`, seconds === null ? '' : String(seconds));
   }
 
   /** Runs fn in one transaction (sync work only between begin and commit, or use begin/commit directly). */

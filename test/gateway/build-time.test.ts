@@ -6,12 +6,19 @@
  * the archive's own, raising TIMESTAMP so Portage reads the index again.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { inspectPackage } from '../../src/formats/inspect.js';
+import { gpgAvailable } from '../../src/formats/openpgp.js';
 import { parsePackagesIndex } from '../../src/formats/packages-index.js';
+import { LocalDb } from '../../src/gateway/local-db.js';
+import { gatewayGnupgHome, PortageSigning } from '../../src/gateway/portage-signing.js';
 import { buildGatewayApp } from '../../src/gateway/server.js';
+import { BlobStore } from '../../src/transfer/blob-store.js';
 import { hasFixtures, need } from '../helpers/env.js';
 import { network } from './helpers.js';
+
+const buildTimeOf = (text: string, path: string) => parsePackagesIndex(text).packages.find((e) => e.get('PATH') === path)?.get('BUILD_TIME');
 
 test("BUILD_TIME: the attestation's until the archive is read, then the archive's own (TIMESTAMP rises); kept across a restart", async (t) => {
   if (!need(t, hasFixtures, '../shared/fixtures/portage')) return;
@@ -45,4 +52,35 @@ test("BUILD_TIME: the attestation's until the archive is read, then the archive'
   await gw.close();
   const again = await net.gateway('gw');
   assert.equal(again.packagesText(), text, 'learned BUILD_TIMEs are part of the local state');
+});
+
+test('a signing gateway whose state was rebuilt from the log: the signed copy it already has is served, and the archive read once more for its BUILD_TIME', async (t) => {
+  if (!need(t, hasFixtures, '../shared/fixtures/portage')) return;
+  if (!need(t, gpgAvailable(), 'gpg (apt-get install gnupg)')) return;
+  const net = await network(t);
+  const dir = join(net.dir, 'gws');
+  const signing = await PortageSigning.open(dir, await BlobStore.open(dir), { home: gatewayGnupgHome(dir) });
+  t.after(() => signing.close());
+  const serve = async () => {
+    const gw = await net.gateway('gws', { signForPortage: signing });
+    const view = await gw.refresh();
+    const p = [...view.packages.values()].find((x) => x.cpv === 'dev-libs/libgreet-1.0')!;
+    const app = buildGatewayApp(gw);
+    const before = buildTimeOf(gw.packagesText(), p.path);
+    const res = await app.inject({ method: 'GET', url: `/${p.path}` });
+    assert.equal(res.statusCode, 200);
+    const own = (await inspectPackage(gw.store.path(p.archiveSha256), { format: 'gpkg' })).metadata.buildTime;
+    await app.close();
+    await gw.close();
+    return { p, before, after: buildTimeOf(gw.packagesText(), p.path), own: String(own), body: res.rawPayload };
+  };
+  const first = await serve();
+  assert.equal(first.after, first.own, "learned when the copy was made: the archive's own");
+  assert.notEqual(first.before, first.after);
+
+  LocalDb.reset(dir);
+  const second = await serve();
+  assert.notEqual(second.before, first.after, 'the rebuilt state lists the attestation time at first');
+  assert.equal(second.after, first.own, "then the archive's own again");
+  assert.deepEqual(second.body, first.body, 'the signed copy already made is served, not a new one');
 });
