@@ -50,6 +50,7 @@ const buildConfig = {
   properties: {
     v: { const: 1 }, cpv: { type: 'string', minLength: 3, maxLength: 300 }, repo: str(200), ebuild: str(64), eclasses: strList(500), eapi: str(10), chost: str(100), arch: str(50),
     use: strList(2000), cflags: str(4000), cxxflags: str(4000), ldflags: str(4000), features: strList(100), installMask: str(4000), depAbi: strList(2000, 300),
+    links: { type: 'array', minItems: 1, maxItems: 2000, items: { type: 'string', minLength: 1, maxLength: 300 } },
   },
 } as const;
 const jobSpec = {
@@ -338,8 +339,10 @@ export interface Job {
   id: string;
   kind: JobKind;
   spec: JobSpec;
-  /** verify: the attested build config to reproduce exactly. */
+  /** verify: the attested build config to reproduce exactly; abi-rebuild: the config to rebuild (with the new depAbi). */
   config?: BuildConfig;
+  /** abi-rebuild for a soname: sonames the rebuilt output must no longer link (only older builds of the library provide them). */
+  unlink?: string[];
   /** verify: the output being checked. */
   target?: { outputDigest: string; buildKey: string };
   lease: { id: string; expiresAt: number };

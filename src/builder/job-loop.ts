@@ -18,6 +18,7 @@ import type { CoordinatorClient } from '../api/client.js';
 import type { Job, JobResult, OutputAbi } from '../api/v1.js';
 import { isBinswarmError } from '../errors.js';
 import { inspectPackage } from '../formats/inspect.js';
+import { linksFromRequires } from '../formats/digests.js';
 import { pieceRootOfFile } from '../transfer/pieces.js';
 import type { PrivateKey } from '../trust/keys.js';
 import { signAttestation } from '../trust/statements.js';
@@ -165,10 +166,9 @@ export async function runJob(job: Job, opts: BuilderOptions, stopping: AbortSign
   }
 }
 
-/** SLOT and sonames for the coordinator's ABI-rebuild planning; Portage's PROVIDES/REQUIRES read `arch: soname …` per line. */
+/** SLOT and sonames for the coordinator's ABI-rebuild planning; Portage's PROVIDES/REQUIRES read `category: soname … [category: …]`. */
 export function abiOf(md: { slot: string; subslot: string; provides: string; requires: string }): OutputAbi {
-  const sonames = (text: string) => [...new Set(text.split('\n').flatMap((l) => l.replace(/^[^:\s]+:/, '').trim().split(/\s+/)).filter(Boolean))].sort();
-  return { slot: md.slot === md.subslot ? md.slot : `${md.slot}/${md.subslot}`, provides: sonames(md.provides), requires: sonames(md.requires) };
+  return { slot: md.slot === md.subslot ? md.slot : `${md.slot}/${md.subslot}`, provides: linksFromRequires(md.provides), requires: linksFromRequires(md.requires) };
 }
 
 /** Leases and builds jobs, `slots` at a time, until `stopping` is aborted. */

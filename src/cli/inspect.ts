@@ -45,6 +45,7 @@ function human(p: PackageInfo): string {
     ['use', p.buildConfig.use.join(' ') || '(none)'],
     ['cflags', p.cflags],
     ['depAbi', p.buildConfig.depAbi.join(' ') || '(none)'],
+    ['links', p.buildConfig.links?.join(' ') ?? '(none)'],
     ['archive', `${p.archive.size} bytes, sha256 ${p.archive.sha256}`],
     ['image', p.imageDigest],
     ['metadata', p.metadataDigest],

@@ -32,6 +32,8 @@ export interface AbiRebuild {
   configKey: string;
   /** The dependent's attested config with the depAbi it must be rebuilt against. */
   config: BuildConfig;
+  /** Soname rebuilds: the sonames the rebuilt output must no longer link. */
+  unlink?: string[];
   reason: string;
 }
 
@@ -60,22 +62,72 @@ function atLeast(aCpv: string, bCpv: string, pkg: string): boolean {
   return compareVersions(a, b) >= 0;
 }
 
+/** What a library build changes for its slot, or undefined when it triggers nothing. */
+interface SlotChange {
+  pkg: string;
+  slot: string;
+  /** `cat/pkg:slot/subslot` of the new build. */
+  entry: string;
+  /** Sonames older builds in the slot provide and this one does not. */
+  gone: Set<string>;
+}
+
 /**
- * The rebuilds a newly attested library build calls for. `builds` is the
- * latest attested build of every configKey for the library's CHOST (so a
- * config already rebuilt against the new ABI is not planned again). Only
- * the newest version in its slot triggers rebuilds: re-attesting an old
- * version must not move dependents back.
+ * `builds` needs only the library's own builds here. Only the newest version
+ * in its slot triggers rebuilds: re-attesting an old version must not move
+ * dependents back.
  */
-export function planAbiRebuilds(lib: AbiBuild, builds: readonly AbiBuild[]): AbiRebuild[] {
-  if (lib.slot === undefined) return [];
+function slotChange(lib: AbiBuild, builds: readonly AbiBuild[]): SlotChange | undefined {
+  if (lib.slot === undefined) return undefined;
   const pkg = pkgOf(lib.config.cpv);
   const [slot, sub] = splitSlot(lib.slot);
-  const entry = `${pkg}:${slot}/${sub}`;
   const sameSlot = builds.filter((b) => b.buildKey !== lib.buildKey && b.config.chost === lib.config.chost && pkgOf(b.config.cpv) === pkg && b.slot !== undefined && splitSlot(b.slot)[0] === slot);
-  if (sameSlot.some((b) => !atLeast(lib.config.cpv, b.config.cpv, pkg))) return [];
+  if (sameSlot.some((b) => !atLeast(lib.config.cpv, b.config.cpv, pkg))) return undefined;
   const mine = new Set(lib.provides);
-  const gone = new Set(sameSlot.flatMap((b) => b.provides).filter((s) => !mine.has(s)));
+  return { pkg, slot, entry: `${pkg}:${slot}/${sub}`, gone: new Set(sameSlot.flatMap((b) => b.provides).filter((s) => !mine.has(s))) };
+}
+
+/** What a build links: REQUIRES from its listing upload and the links in its attested config. */
+const linksOf = (b: AbiBuild) => (b.config.links ? [...new Set([...b.requires, ...b.config.links])] : b.requires);
+
+/** Index keys (see store/abi-index.ts): a build of `pkg`, a `:=` dependency on `pkg` in `slot`, a link to `soname`. */
+export const pkgRef = (pkg: string) => `pkg:${pkg}`;
+export const depRef = (pkg: string, slot: string) => `dep:${pkg}:${slot}`;
+export const soRef = (soname: string) => `so:${soname}`;
+
+/** The index keys one attested build config is found under. */
+export function refsOfConfig(config: BuildConfig): string[] {
+  const refs = new Set([pkgRef(pkgOf(config.cpv))]);
+  for (const e of config.depAbi) {
+    const d = splitDepAbi(e);
+    if (d) refs.add(depRef(d[0], d[1]));
+  }
+  for (const s of config.links ?? []) refs.add(soRef(s));
+  return [...refs];
+}
+
+/**
+ * The index keys of every build that may need a rebuild after `lib`
+ * (`libBuilds`: the latest build of each configuration of the library's
+ * package); empty when it triggers nothing. What the store looks up instead
+ * of scanning the whole CHOST.
+ */
+export function reverseDependencyRefs(lib: AbiBuild, libBuilds: readonly AbiBuild[]): string[] {
+  const c = slotChange(lib, libBuilds);
+  return c ? [depRef(c.pkg, c.slot), ...[...c.gone].sort().map(soRef)] : [];
+}
+
+/**
+ * The rebuilds a newly attested library build calls for. `builds` holds the
+ * latest attested build of each configKey concerned — the library's own
+ * and its possible reverse dependencies (any superset works, e.g. a whole
+ * CHOST) — so a config already rebuilt against the new ABI is not planned
+ * again.
+ */
+export function planAbiRebuilds(lib: AbiBuild, builds: readonly AbiBuild[]): AbiRebuild[] {
+  const c = slotChange(lib, builds);
+  if (!c) return [];
+  const { pkg, slot, entry, gone } = c;
   const out: AbiRebuild[] = [];
   for (const b of builds) {
     if (b.config.chost !== lib.config.chost || pkgOf(b.config.cpv) === pkg) continue;
@@ -87,8 +139,10 @@ export function planAbiRebuilds(lib: AbiBuild, builds: readonly AbiBuild[]): Abi
       out.push({ configKey: b.configKey, config: { ...b.config, depAbi }, reason: `:= dependency ${onSlot[0]} → ${entry}` });
       continue;
     }
-    const lost = b.requires.filter((s) => gone.has(s));
-    if (lost.length > 0) out.push({ configKey: b.configKey, config: b.config, reason: `links ${lost.join(', ')}, which only older ${pkg}:${slot} builds provide` });
+    const lost = linksOf(b).filter((s) => gone.has(s)).sort();
+    // The config as is: the rebuilt output links the new soname, so its links
+    // (and buildKey) differ from the old build's — the next binrev, not a dispute.
+    if (lost.length > 0) out.push({ configKey: b.configKey, config: b.config, unlink: lost, reason: `links ${lost.join(', ')}, which only older ${pkg}:${slot} builds provide` });
   }
   return out;
 }

@@ -2,6 +2,8 @@
  * One batch of attestations' view of the registry (see ingest.ts): read up
  * front, updated in memory as attestations are accepted, written at the end.
  */
+import type { BuildConfig } from '../formats/build-config.js';
+import { refRowsOf, type AbiRefRow } from './store/abi-index.js';
 import type { ArchiveRecord, AttestationContext, AttestationRecord, BinrevRecord, DisputeRecord, StoreTx } from './store/types.js';
 
 /**
@@ -13,6 +15,7 @@ export class AttestationBatch {
   private readonly attestations: AttestationRecord[] = [];
   private readonly archives: ArchiveRecord[] = [];
   private readonly binrevs: BinrevRecord[] = [];
+  private readonly abiRefs: AbiRefRow[] = [];
 
   private constructor(
     private readonly tx: StoreTx,
@@ -52,6 +55,11 @@ export class AttestationBatch {
     return { binrev, fresh: true };
   }
 
+  /** A new buildKey: index it for ABI-rebuild planning (its package, := dependencies, links). */
+  indexBuild(chost: string, configKey: string, buildKey: string, config: BuildConfig): void {
+    this.abiRefs.push(...refRowsOf(chost, configKey, buildKey, config));
+  }
+
   async setDispute(d: DisputeRecord): Promise<void> {
     this.ctx.disputes.set(d.buildKey, d);
     await this.tx.upsertDispute(d);
@@ -61,5 +69,6 @@ export class AttestationBatch {
     await this.tx.insertAttestations(this.attestations);
     await this.tx.insertArchives(this.archives);
     await this.tx.insertBinrevs(this.binrevs);
+    await this.tx.insertAbiRefs(this.abiRefs);
   }
 }

@@ -222,7 +222,10 @@ async function applyAttestation(c: Coordinator, batch: AttestationBatch, log: Le
   const now = Math.floor(c.now() / 1000);
   const { binrev, fresh } = batch.assignBinrev(statement.configKey, statement.buildKey, logIndex);
   const result: AttestationAccepted = { id, logIndex, logTime: log.logTime, binrev };
-  if (fresh) log.add({ type: 'binrev', configKey: statement.configKey, buildKey: statement.buildKey, depAbi: statement.buildConfig.depAbi, binrev, time: now });
+  if (fresh) {
+    log.add({ type: 'binrev', configKey: statement.configKey, buildKey: statement.buildKey, depAbi: statement.buildConfig.depAbi, binrev, time: now });
+    batch.indexBuild(statement.buildConfig.chost, statement.configKey, statement.buildKey, statement.buildConfig);
+  }
   // A dispute is recorded as soon as two outputs exist for one buildKey; whose
   // attestations count is each client's call, so all are kept and shown.
   const outputs = [...new Set([...siblings.map((x) => x.outputDigest), statement.outputDigest])].sort();

@@ -1,45 +1,37 @@
 /**
  * The store-backed side of ABI rebuilds (the decisions are in
  * abi-rebuild.ts): when a build of a library is attested with its SLOT
- * known, gather the latest attested build of every configuration for its
- * CHOST and queue the `abi-rebuild` jobs the planner asks for, ranked by
- * demand like other jobs. The rebuilt configuration's attestation gets the
- * next binrev for its configKey in the log (ingest.ts), as any new buildKey.
+ * known, look up — in the reverse-dependency index (store/abi-index.ts),
+ * never by scanning the CHOST — the latest build of each configuration of
+ * the library's package and of each configuration that depends on its slot
+ * with `:=` or links a soname it no longer provides, and queue the
+ * `abi-rebuild` jobs the planner asks for, ranked by demand like other
+ * jobs. The rebuilt configuration's attestation gets the next binrev for
+ * its configKey in the log (ingest.ts), as any new buildKey.
  */
-import type { BuildConfig } from '../formats/build-config.js';
-import { planAbiRebuilds, type AbiBuild } from './abi-rebuild.js';
+import { planAbiRebuilds, pkgRef, reverseDependencyRefs, type AbiBuild } from './abi-rebuild.js';
 import { expectedCost, KIND_WEIGHT, logPriority, pkgOf } from './scheduler.js';
 import { specOf } from './scheduler-verify.js';
+import { configOfEnvelope } from './store/abi-index.js';
 import type { Store } from './store/types.js';
 
-/** Attestations looked at per planning run (one CHOST's latest builds). */
-const MAX_SCAN = 100_000;
-
-const configOf = (envelope: string): BuildConfig => (JSON.parse(Buffer.from((JSON.parse(envelope) as { payload: string }).payload, 'base64').toString('utf8')) as { buildConfig: BuildConfig }).buildConfig;
+/** The latest build of each of these configurations, as the planner sees it. */
+async function latest(store: Store, configKeys: readonly string[]): Promise<AbiBuild[]> {
+  return (await store.scheduler.latestBuilds(configKeys)).map((b) => ({ configKey: b.configKey, buildKey: b.buildKey, config: configOfEnvelope(b.envelope), ...(b.abi ?? { provides: [], requires: [] }) }));
+}
 
 /** Queues the ABI rebuilds a newly attested build calls for (inside the caller's transaction). Returns the jobs created. */
 export async function queueAbiRebuilds(store: Store, att: { configKey: string; buildKey: string; outputDigest: string; chost: string; envelope: string }, now: number): Promise<number> {
   const s = store.scheduler;
   const abi = await s.abiOf(att.outputDigest);
   if (!abi) return 0;
-  const lib: AbiBuild = { configKey: att.configKey, buildKey: att.buildKey, config: configOf(att.envelope), ...abi };
-  // Latest build per configKey, in log order.
-  const latest = new Map<string, { buildKey: string; outputDigest: string; envelope: string }>();
-  let after: number | undefined;
-  for (let seen = 0; seen < MAX_SCAN; ) {
-    const page = await store.queryAttestations({ chost: att.chost, ...(after !== undefined ? { after } : {}), limit: 1000 });
-    if (page.length === 0) break;
-    for (const a of page) latest.set(a.configKey, a);
-    after = page[page.length - 1]!.logIndex;
-    seen += page.length;
-  }
-  const builds: AbiBuild[] = [];
-  for (const [configKey, a] of latest) {
-    const x = await s.abiOf(a.outputDigest);
-    builds.push({ configKey, buildKey: a.buildKey, config: configOf(a.envelope), ...(x ?? { provides: [], requires: [] }) });
-  }
+  const lib: AbiBuild = { configKey: att.configKey, buildKey: att.buildKey, config: configOfEnvelope(att.envelope), ...abi };
+  const libBuilds = await latest(store, await s.configsWithRefs(att.chost, [pkgRef(pkgOf(lib.config.cpv))]));
+  const refs = reverseDependencyRefs(lib, libBuilds);
+  if (refs.length === 0) return 0;
+  const dependents = await latest(store, await s.configsWithRefs(att.chost, refs));
   let created = 0;
-  for (const r of planAbiRebuilds(lib, builds)) {
+  for (const r of planAbiRebuilds(lib, [...libBuilds, ...dependents])) {
     const config = JSON.stringify(r.config);
     // One job per target: an open or finished rebuild against the same ABI is not queued twice.
     const jobs = await s.jobsFor(r.configKey, ['queued', 'leased', 'done']);
@@ -50,7 +42,7 @@ export async function queueAbiRebuilds(store: Store, att: { configKey: string; b
     await s.insertJob({
       kind: 'abi-rebuild', demandKey: r.configKey, configKey: r.configKey, buildKey: null, targetOutput: null, cpv: r.config.cpv, pkg, chost: r.config.chost,
       spec: JSON.stringify(specOf(r.config)), config, state: 'queued', pool: '', weight: KIND_WEIGHT['abi-rebuild'],
-      priority: logPriority(demand?.score ?? 0, KIND_WEIGHT['abi-rebuild'], cost), note: `ABI rebuild: ${r.reason}`, createdAt: now,
+      priority: logPriority(demand?.score ?? 0, KIND_WEIGHT['abi-rebuild'], cost), note: `ABI rebuild: ${r.reason}`, createdAt: now, unlink: r.unlink ? JSON.stringify(r.unlink) : null,
     });
     created++;
   }

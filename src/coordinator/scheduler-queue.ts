@@ -172,7 +172,7 @@ export class SchedulerQueue {
       await this.s.insertLease(leaseId, j.id, keyId, now);
       return {
         id: String(j.id), kind: j.kind as JobKind, spec: JSON.parse(j.spec) as JobSpec, ...(j.config ? { config: JSON.parse(j.config) as BuildConfig } : {}),
-        ...(j.kind === 'verify' ? { target: { outputDigest: j.targetOutput!, buildKey: j.buildKey! } } : {}), lease: { id: leaseId, expiresAt }, heartbeatMs: this.settings.heartbeatMs,
+        ...(j.kind === 'verify' ? { target: { outputDigest: j.targetOutput!, buildKey: j.buildKey! } } : {}), ...(j.unlink ? { unlink: JSON.parse(j.unlink) as string[] } : {}), lease: { id: leaseId, expiresAt }, heartbeatMs: this.settings.heartbeatMs,
       };
     });
   }

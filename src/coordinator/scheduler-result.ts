@@ -33,6 +33,13 @@ export async function checkAttestationForJob(store: Store, job: JobRow, keyId: s
     if (job.kind === 'abi-rebuild' && job.config && JSON.stringify([...config.depAbi].sort()) !== JSON.stringify([...(JSON.parse(job.config) as BuildConfig).depAbi].sort())) {
       throw bad('the attested build links other library ABIs than the rebuild asked for');
     }
+    // A soname rebuild that still links a soname only the old library provides rebuilt nothing.
+    const unlink = job.kind === 'abi-rebuild' && job.unlink ? (JSON.parse(job.unlink) as string[]) : [];
+    if (unlink.length > 0) {
+      if (!config.links) throw bad(`the attested build records no links (no REQUIRES), so it cannot show it no longer links ${unlink.join(' ')}`);
+      const still = unlink.filter((x) => config.links!.includes(x));
+      if (still.length > 0) throw bad(`the attested build still links ${still.join(' ')}, which the rebuild was to drop`);
+    }
   }
   return { id: att.id, outputDigest: att.outputDigest, configKey: att.configKey, buildKey: att.buildKey, envelope: att.envelope };
 }

@@ -1,8 +1,8 @@
 /**
  * The build config: everything that decides a binary's contents (DESIGN.md,
  * "Words"). buildKey = sha256 of its canonical JSON; configKey = the same
- * without depAbi, so ABI rebuilds of one config share a configKey and get
- * successive binary revisions.
+ * without depAbi and links (what it was built against), so ABI rebuilds of
+ * one config share a configKey and get successive binary revisions.
  */
 import { hash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
@@ -32,7 +32,19 @@ export interface BuildConfig {
   installMask: string;
   /** Sorted `cat/pkg:slot/subslot` recorded for `:=` dependencies. */
   depAbi: string[];
+  /**
+   * Sorted sonames the build links from other packages (its REQUIRES, the
+   * multilib category dropped). Present only when non-empty, so configs
+   * without REQUIRES keep the buildKey they had before this field existed.
+   * Like depAbi it says what the build was linked against: a rebuild that
+   * links `libfoo.so.2` instead of `libfoo.so.1` (a dependency without
+   * `:=`) is another buildKey under the same configKey, not a dispute.
+   */
+  links?: string[];
 }
+
+/** Fields that say what a build was linked against: in buildKey, not in configKey. */
+export const BUILT_AGAINST = ['depAbi', 'links'] as const;
 
 /**
  * A build config is flat (strings, string arrays, one integer), so its RFC
@@ -41,9 +53,9 @@ export interface BuildConfig {
  * generic canonicaliser, and every attestation check computes two of them;
  * a test checks both agree on random configs.
  */
-function flatCanonical(config: object, omit?: string): string {
+function flatCanonical(config: object, omit?: readonly string[]): string {
   const keys = Object.keys(config)
-    .filter((k) => k !== omit)
+    .filter((k) => !omit?.includes(k))
     .sort();
   for (const k of keys) {
     const v = (config as Record<string, unknown>)[k];
@@ -62,7 +74,7 @@ export function buildKeyOf(config: BuildConfig): string {
   return hash('sha256', flatCanonical(config), 'hex');
 }
 
-/** hex sha256 of the canonical build config without depAbi. */
+/** hex sha256 of the canonical build config without depAbi and links. */
 export function configKeyOf(config: BuildConfig): string {
-  return hash('sha256', flatCanonical(config, 'depAbi'), 'hex');
+  return hash('sha256', flatCanonical(config, BUILT_AGAINST), 'hex');
 }

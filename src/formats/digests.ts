@@ -169,9 +169,20 @@ export function depAbiFromDepend(...depends: string[]): string[] {
   return [...out].sort();
 }
 
+/**
+ * Sonames a build links, from REQUIRES (`x86_64: libc.so.6 libfoo.so.1`, one
+ * or more `category: sonames` groups): sorted, distinct, the multilib
+ * category dropped — the same names PROVIDES/REQUIRES are compared by when
+ * the coordinator plans ABI rebuilds (builder/job-loop.ts abiOf).
+ */
+export function linksFromRequires(requires: string): string[] {
+  return [...new Set(requires.split(/\s+/).filter((w) => w !== '' && !w.endsWith(':')))].sort();
+}
+
 export function buildConfigOf(md: PackageMetadata): BuildConfig {
   const iuse = new Set(md.iuse);
   const features = new Set<string>(OUTPUT_AFFECTING_FEATURES);
+  const links = linksFromRequires(md.requires);
   return {
     v: 1,
     cpv: md.cpv,
@@ -188,5 +199,7 @@ export function buildConfigOf(md: PackageMetadata): BuildConfig {
     features: [...new Set(md.features.filter((f) => features.has(f)))].sort(),
     installMask: md.installMask,
     depAbi: depAbiFromDepend(md.rdepend, md.depend),
+    // Only when there are some: a package without REQUIRES keeps its old buildKey.
+    ...(links.length > 0 ? { links } : {}),
   };
 }

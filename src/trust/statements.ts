@@ -41,6 +41,8 @@ const BuildConfigSchema = z
     features: z.array(z.string().max(100)).max(100),
     installMask: z.string().max(4000),
     depAbi: z.array(z.string().max(300)).max(2000),
+    // Absent, never empty: an empty list would be a second buildKey for the same build.
+    links: z.array(z.string().min(1).max(300)).min(1).max(2000).optional(),
   })
   .strict();
 

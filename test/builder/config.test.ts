@@ -36,6 +36,28 @@ test('configMismatch: table of builds against the job', () => {
   }
 });
 
+test('configMismatch: links (sonames from REQUIRES) — verify must reproduce them, a soname rebuild must drop the lost ones', () => {
+  const old: ReturnType<typeof config> = { ...config(), links: ['libc.so.6', 'libgreet.so.1'] };
+  const rebuilt: ReturnType<typeof config> = { ...old, links: ['libc.so.6', 'libgreet.so.2'] };
+  const { links: _none, ...noRequires } = old;
+  const verify = (target: typeof old) => ({ kind: 'verify' as const, spec: spec(), config: target, target: { outputDigest: 'a'.repeat(64), buildKey: buildKeyOf(target) } });
+  const rebuild = { kind: 'abi-rebuild' as const, spec: spec(), config: old, unlink: ['libgreet.so.1'] };
+  const cases: { name: string; job: Parameters<typeof configMismatch>[0]; built: typeof old; want: RegExp | undefined }[] = [
+    { name: 'verify, same links', job: verify(old), built: old, want: undefined },
+    { name: 'verify of the old build by a builder whose system has the new library', job: verify(old), built: rebuilt, want: /links libc\.so\.6 libgreet\.so\.2 instead of libc\.so\.6 libgreet\.so\.1$/ },
+    { name: 'verify by a builder without scanelf', job: verify(old), built: noRequires, want: /links nothing instead of libc\.so\.6 libgreet\.so\.1 \(no REQUIRES: is scanelf/ },
+    { name: 'soname rebuild linking the new soname', job: rebuild, built: rebuilt, want: undefined },
+    { name: 'soname rebuild still linking the old soname', job: rebuild, built: old, want: /still links libgreet\.so\.1, which only the old library builds provide/ },
+    { name: 'soname rebuild whose output has no REQUIRES', job: rebuild, built: noRequires, want: /cannot tell whether it still links libgreet\.so\.1: the output has no REQUIRES/ },
+    { name: 'a := rebuild is not held to links', job: { kind: 'abi-rebuild', spec: spec(), config: old }, built: old, want: undefined },
+  ];
+  for (const c of cases) {
+    const got = configMismatch(c.job, c.built);
+    if (c.want === undefined) assert.equal(got, undefined, c.name);
+    else assert.match(got ?? '', c.want, c.name);
+  }
+});
+
 test('portageConfig: exactly the job USE, every output-affecting FEATURE pinned, values quoted for bash', () => {
   const cfg = portageConfig(spec({ use: ['debug', 'nls'], features: ['binpkg-dostrip'], cflags: '-O2 -DX="$HOME"' }));
   assert.deepEqual(cfg.packageUse, ['=app-misc/hello-1.0 -* debug nls']);

@@ -1,15 +1,15 @@
 /** ABI rebuild planning (pure, table tests): `:=` dependents and soname-only reverse dependencies of a library with a new slot/subslot. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { planAbiRebuilds, splitSlot, type AbiBuild } from '../../src/coordinator/abi-rebuild.js';
+import { planAbiRebuilds, refsOfConfig, reverseDependencyRefs, splitSlot, type AbiBuild } from '../../src/coordinator/abi-rebuild.js';
 import type { BuildConfig } from '../../src/formats/build-config.js';
 
 const CHOST = 'x86_64-pc-linux-gnu';
 const cfg = (cpv: string, depAbi: string[] = [], chost = CHOST): BuildConfig => ({
   v: 1, cpv, repo: 'gentoo', ebuild: 'e'.repeat(64), eclasses: [], eapi: '8', chost, arch: 'amd64', use: [], cflags: '-O2', cxxflags: '-O2', ldflags: '', features: [], installMask: '', depAbi,
 });
-const b = (key: string, cpv: string, o: { depAbi?: string[]; slot?: string; provides?: string[]; requires?: string[]; chost?: string } = {}): AbiBuild => ({
-  configKey: `c-${key}`, buildKey: `b-${key}`, config: cfg(cpv, o.depAbi, o.chost), ...(o.slot !== undefined ? { slot: o.slot } : {}), provides: o.provides ?? [], requires: o.requires ?? [],
+const b = (key: string, cpv: string, o: { depAbi?: string[]; slot?: string; provides?: string[]; requires?: string[]; chost?: string; links?: string[] } = {}): AbiBuild => ({
+  configKey: `c-${key}`, buildKey: `b-${key}`, config: { ...cfg(cpv, o.depAbi, o.chost), ...(o.links ? { links: o.links } : {}) }, ...(o.slot !== undefined ? { slot: o.slot } : {}), provides: o.provides ?? [], requires: o.requires ?? [],
 });
 
 const lib1 = b('lib1', 'dev-libs/libgreet-1.0', { slot: '0/1', provides: ['libgreet.so.1'] });
@@ -57,6 +57,26 @@ test('planAbiRebuilds: which reverse dependencies get an abi-rebuild, against wh
     for (const r of got) {
       const old = c.builds.find((x) => x.configKey === r.configKey)!.config;
       assert.deepEqual({ ...r.config, depAbi: [] }, { ...old, depAbi: [] }, `${c.name}: only depAbi changes`);
+      // A := rebuild is held to its depAbi; a soname rebuild to dropping what only the old library provided.
+      assert.deepEqual(r.unlink, /^links/.test(r.reason) ? ['libgreet.so.1'] : undefined, `${c.name}: unlink`);
     }
   }
+});
+
+test('planAbiRebuilds: links in the attested config count like REQUIRES; once rebuilt (links the new soname) nothing more is planned', () => {
+  const tool = b('tool', 'app-misc/tool-1.0', { links: ['libc.so.6', 'libgreet.so.1'] });
+  const [r] = planAbiRebuilds(lib2, [lib1, tool]);
+  assert.deepEqual(r && { configKey: r.configKey, config: r.config, unlink: r.unlink }, { configKey: 'c-tool', config: tool.config, unlink: ['libgreet.so.1'] });
+  const rebuilt = { ...b('tool2', 'app-misc/tool-1.0', { links: ['libc.so.6', 'libgreet.so.2'] }), configKey: 'c-tool' };
+  assert.deepEqual(planAbiRebuilds(lib2, [lib1, rebuilt]), []);
+});
+
+test('index keys: a build is found by its package, its := slots and its links; a library change looks up only its reverse dependencies', () => {
+  assert.deepEqual(refsOfConfig({ ...cfg('app-misc/hello-1.0', ['dev-libs/libgreet:0/1', 'sys-libs/zlib:0/1']), links: ['libc.so.6', 'libgreet.so.1'] }).sort(), [
+    'dep:dev-libs/libgreet:0', 'dep:sys-libs/zlib:0', 'pkg:app-misc/hello', 'so:libc.so.6', 'so:libgreet.so.1',
+  ]);
+  assert.deepEqual(reverseDependencyRefs(lib2, [lib1, lib2]), ['dep:dev-libs/libgreet:0', 'so:libgreet.so.1']);
+  assert.deepEqual(reverseDependencyRefs(lib2, [lib2]), ['dep:dev-libs/libgreet:0'], 'first build in the slot: := dependents only');
+  assert.deepEqual(reverseDependencyRefs(lib1, [lib2, lib1]), [], 'an older version triggers nothing');
+  assert.deepEqual(reverseDependencyRefs(b('x', 'dev-libs/libgreet-3.0', {}), [lib1]), [], 'SLOT unknown');
 });

@@ -10,7 +10,7 @@ const config = fc.record({
   v: fc.constant(1 as const),
   cpv: text, repo: text, ebuild: text, eclasses: fc.array(text), eapi: text, chost: text, arch: text,
   use: fc.array(text), cflags: text, cxxflags: text, ldflags: text, features: fc.array(text), installMask: text, depAbi: fc.array(text),
-});
+}).chain((c) => fc.option(fc.array(text, { minLength: 1 }), { nil: undefined }).map((links) => (links ? { ...c, links } : c)));
 
 test('the fast build-config serialisation is RFC 8785 canonical JSON (any strings, any order)', () => {
   fc.assert(
@@ -18,9 +18,22 @@ test('the fast build-config serialisation is RFC 8785 canonical JSON (any string
       const shuffled = Object.fromEntries(reverse ? Object.entries(c).reverse() : Object.entries(c)) as unknown as BuildConfig;
       assert.equal(buildConfigJson(shuffled), canonicalJson(c));
       assert.equal(buildKeyOf(shuffled), createHash('sha256').update(canonicalJson(c)).digest('hex'));
-      const { depAbi: _d, ...rest } = c;
+      const { depAbi: _d, links: _l, ...rest } = c as typeof c & { links?: string[] };
       assert.equal(configKeyOf(shuffled), createHash('sha256').update(canonicalJson(rest)).digest('hex'));
     }),
     { numRuns: 300 },
   );
+});
+
+test('links: in buildKey, not in configKey; absent links leave the buildKey as it was', () => {
+  const base: BuildConfig = { v: 1, cpv: 'app-misc/tool-1.0', repo: 'gentoo', ebuild: 'e'.repeat(64), eclasses: [], eapi: '8', chost: 'x86_64-pc-linux-gnu', arch: 'amd64', use: [], cflags: '-O2', cxxflags: '-O2', ldflags: '', features: [], installMask: '', depAbi: [] };
+  const v1 = { ...base, links: ['libc.so.6', 'libgreet.so.1'] };
+  const v2 = { ...base, links: ['libc.so.6', 'libgreet.so.2'] };
+  assert.equal(configKeyOf(v1), configKeyOf(v2), 'one configuration');
+  assert.equal(configKeyOf(v1), configKeyOf(base));
+  assert.notEqual(buildKeyOf(v1), buildKeyOf(v2), 'two builds of it');
+  assert.notEqual(buildKeyOf(v1), buildKeyOf(base));
+  // The pre-links definition: sha256 of the canonical JSON of exactly the old fields.
+  assert.equal(buildKeyOf(base), createHash('sha256').update(canonicalJson(base)).digest('hex'));
+  assert.equal(buildKeyOf(v1), createHash('sha256').update(canonicalJson(v1)).digest('hex'));
 });

@@ -4,7 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ImageDigester, METADATA_EXCLUDED, metadataDigestOf, outputDigestOf, depAbiFromDepend } from '../../src/formats/digests.js';
+import { buildConfigOf, ImageDigester, METADATA_EXCLUDED, metadataDigestOf, outputDigestOf, depAbiFromDepend, linksFromRequires } from '../../src/formats/digests.js';
+import { parseMetadata } from '../../src/formats/metadata.js';
 import { writeGpkg } from '../../src/formats/gpkg-write.js';
 import { inspectPackage } from '../../src/formats/inspect.js';
 import { tempDir } from '../helpers/env.js';
@@ -90,6 +91,17 @@ test('ImageDigester: order-independent, rejects duplicate paths; metadata exclus
   assert.equal(m1, m2);
   assert.notEqual(m1, m3);
   assert.notEqual(outputDigestOf(x.digest(), m1), outputDigestOf(x.digest(), m3));
+});
+
+test('links come from REQUIRES: sonames of every multilib category, sorted, distinct; no REQUIRES, no links field', () => {
+  assert.deepEqual(linksFromRequires('x86_64: libgreet.so.1 libc.so.6\n'), ['libc.so.6', 'libgreet.so.1']);
+  assert.deepEqual(linksFromRequires('x86_32: libc.so.6 libz.so.1 x86_64: libc.so.6\nx86_64: libm.so.6'), ['libc.so.6', 'libm.so.6', 'libz.so.1']);
+  assert.deepEqual(linksFromRequires(''), []);
+  const md = (extra: Record<string, string>) => parseMetadata(new Map(Object.entries({ ...METADATA, ...extra }).map(([k, v]) => [k, Buffer.from(v)])));
+  const without = buildConfigOf(md({}));
+  assert.equal('links' in without, false, 'absent, not empty: the buildKey of a package without REQUIRES is unchanged');
+  assert.deepEqual(buildConfigOf(md({ REQUIRES: 'x86_64: libgreet.so.1 libc.so.6\n' })).links, ['libc.so.6', 'libgreet.so.1']);
+  assert.equal('links' in buildConfigOf(md({ REQUIRES: '\n' })), false);
 });
 
 test('depAbi comes from := atoms only', () => {

@@ -216,6 +216,7 @@ export async function migrate(db: Db): Promise<void> {
     for (const m of MIGRATIONS) {
       if (m.version <= current) continue;
       for (const stmt of dialect(m.sql, db.kind).split(';').map((s) => s.trim()).filter(Boolean)) await tx.run(stmt);
+      await m.backfill?.(tx);
       await tx.run('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)', [m.version, Date.now()]);
     }
   });

@@ -1,11 +1,17 @@
 /**
  * Versioned schema, one list for both backends. Each step is plain SQL with
- * the few dialect differences spelled out ({blob}, {bigint}); applying is
- * idempotent and a database newer than the code is refused.
+ * the few dialect differences spelled out ({blob}, {bigint}), plus an
+ * optional back-fill in code (for data SQL cannot read, such as signed
+ * payloads), run in the same transaction; applying is idempotent and a
+ * database newer than the code is refused.
  */
+import type { Db } from './db.js';
+import { backfillAbiRefs } from './abi-index.js';
+
 export interface Migration {
   version: number;
   sql: string;
+  backfill?: (db: Db) => Promise<void>;
 }
 
 export const MIGRATIONS: Migration[] = [
@@ -124,6 +130,19 @@ CREATE INDEX dashboard_levels_level ON dashboard_levels (level);
 CREATE TABLE dashboard_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), attestations {bigint} NOT NULL, revocations {bigint} NOT NULL);
 INSERT INTO dashboard_cursor (id, attestations, revocations) VALUES (1, -1, -1);
 `,
+  },
+  {
+    // ABI-rebuild planning by index instead of a scan of the CHOST (issue 14,
+    // store/abi-index.ts): which builds are of a package, depend with := on a
+    // slot, link a soname. Back-filled from the attestations and ABI uploads
+    // already stored. A soname rebuild job names the sonames it must drop.
+    version: 8,
+    sql: `
+CREATE TABLE abi_refs (chost TEXT NOT NULL, ref TEXT NOT NULL, config_key TEXT NOT NULL, build_key TEXT NOT NULL, PRIMARY KEY (chost, ref, build_key));
+CREATE INDEX attestations_output ON attestations (output_digest);
+ALTER TABLE jobs ADD COLUMN unlink TEXT;
+`,
+    backfill: backfillAbiRefs,
   },
 ];
 

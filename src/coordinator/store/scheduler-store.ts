@@ -5,6 +5,7 @@
  * scheduler-queue.ts. Every call made inside `tx` joins that transaction.
  */
 import type { OutputAbi } from '../../api/v1.js';
+import { configsWithRefs, indexRequires, latestBuilds, type LatestBuild } from './abi-index.js';
 import type { Db, Row } from './db.js';
 
 export interface JobRow {
@@ -31,9 +32,11 @@ export interface JobRow {
   note: string;
   createdAt: number;
   updatedAt: number;
+  /** abi-rebuild for a soname: JSON list of the sonames the rebuilt output must no longer link. */
+  unlink: string | null;
 }
 
-export type NewJob = Omit<JobRow, 'id' | 'holder' | 'leaseId' | 'leaseExpires' | 'attempts' | 'attestation' | 'updatedAt'>;
+export type NewJob = Omit<JobRow, 'id' | 'holder' | 'leaseId' | 'leaseExpires' | 'attempts' | 'attestation' | 'updatedAt' | 'unlink'> & { unlink?: string | null };
 
 export interface BuilderRow {
   keyId: string;
@@ -62,12 +65,12 @@ function job(r: Row): JobRow {
     id: n(r.id), kind: String(r.kind), demandKey: String(r.demand_key), configKey: sn(r.config_key), buildKey: sn(r.build_key), targetOutput: sn(r.target_output),
     cpv: String(r.cpv), pkg: String(r.pkg), chost: String(r.chost), spec: String(r.spec), config: sn(r.config), state: String(r.state), pool: String(r.pool),
     weight: n(r.weight), priority: n(r.priority), holder: sn(r.holder), leaseId: sn(r.lease_id), leaseExpires: nn(r.lease_expires), attempts: n(r.attempts),
-    attestation: sn(r.attestation), note: String(r.note), createdAt: n(r.created_at), updatedAt: n(r.updated_at),
+    attestation: sn(r.attestation), note: String(r.note), createdAt: n(r.created_at), updatedAt: n(r.updated_at), unlink: sn(r.unlink),
   };
 }
 
-const JOB_COLUMNS = ['kind', 'demand_key', 'config_key', 'build_key', 'target_output', 'cpv', 'pkg', 'chost', 'spec', 'config', 'state', 'pool', 'weight', 'priority', 'note', 'created_at', 'updated_at'];
-const jobValues = (j: NewJob) => [j.kind, j.demandKey, j.configKey, j.buildKey, j.targetOutput, j.cpv, j.pkg, j.chost, j.spec, j.config, j.state, j.pool, j.weight, j.priority, j.note, j.createdAt, j.createdAt];
+const JOB_COLUMNS = ['kind', 'demand_key', 'config_key', 'build_key', 'target_output', 'cpv', 'pkg', 'chost', 'spec', 'config', 'state', 'pool', 'weight', 'priority', 'note', 'created_at', 'updated_at', 'unlink'];
+const jobValues = (j: NewJob) => [j.kind, j.demandKey, j.configKey, j.buildKey, j.targetOutput, j.cpv, j.pkg, j.chost, j.spec, j.config, j.state, j.pool, j.weight, j.priority, j.note, j.createdAt, j.createdAt, j.unlink ?? null];
 
 /** Columns a job update may set (camelCase → column). */
 const SETTABLE: Record<string, string> = {
@@ -222,9 +225,23 @@ export class SchedulerStore {
   }
 
   // ---- output ABI (issue 14) ----
+  /** First upload wins; its REQUIRES go into the reverse-dependency index (abi-index.ts), in one transaction. */
   async putAbi(outputDigest: string, abi: OutputAbi): Promise<void> {
-    if ((await this.db.all('SELECT 1 FROM output_abi WHERE output_digest = ?', [outputDigest])).length > 0) return;
-    await this.db.run('INSERT INTO output_abi (output_digest, slot, provides, requires) VALUES (?, ?, ?, ?)', [outputDigest, abi.slot, JSON.stringify(abi.provides), JSON.stringify(abi.requires)]);
+    await this.db.tx(async (db) => {
+      if ((await db.all('SELECT 1 FROM output_abi WHERE output_digest = ?', [outputDigest])).length > 0) return;
+      await db.run('INSERT INTO output_abi (output_digest, slot, provides, requires) VALUES (?, ?, ?, ?)', [outputDigest, abi.slot, JSON.stringify(abi.provides), JSON.stringify(abi.requires)]);
+      await indexRequires(db, outputDigest, abi.requires);
+    });
+  }
+
+  /** Configurations with a build indexed under any of these keys (abi-index.ts). */
+  configsWithRefs(chost: string, refs: readonly string[]): Promise<string[]> {
+    return configsWithRefs(this.db, chost, refs);
+  }
+
+  /** The latest build (highest binrev) of each configuration, with its ABI data. */
+  latestBuilds(configKeys: readonly string[]): Promise<LatestBuild[]> {
+    return latestBuilds(this.db, configKeys);
   }
 
   async abiOf(outputDigest: string): Promise<OutputAbi | undefined> {

@@ -1,6 +1,7 @@
 /** The Store over either SQL backend (see db.ts); one implementation, one test suite. */
 import { BinswarmError } from '../../errors.js';
 import { nodeMissing, type HashStore, type NodeKey } from '../../log/hash-store.js';
+import { insertAbiRefs } from './abi-index.js';
 import { migrate, PgDb, SqliteDb, type Db, type Row } from './db.js';
 import { DashboardStore } from './dashboard-store.js';
 import { DemandStore } from './demand-store.js';
@@ -124,6 +125,7 @@ function txOf(db: Db): StoreTx {
         rows.map((r) => [r.id, r.signer, r.kind, r.cpv, r.chost, r.buildKey, r.configKey, r.outputDigest, r.archiveSha256, r.archiveSize, r.pieceRoot, r.time, r.logIndex, r.logTime, r.envelope])),
     insertArchives: (rows) => insertRows(db, 'archives', ['sha256', 'size', 'piece_root', 'output_digest'], rows.map((r) => [r.sha256, r.size, r.pieceRoot, r.outputDigest])),
     insertBinrevs: (rows) => insertRows(db, 'binrevs', ['config_key', 'build_key', 'binrev', 'log_index'], rows.map((r) => [r.configKey, r.buildKey, r.binrev, r.logIndex])),
+    insertAbiRefs: (rows) => insertAbiRefs(db, rows),
   };
 }
 

@@ -4,6 +4,7 @@
  * objects and indexes them; it decides nothing about trust for clients.
  */
 import type { HashStore } from '../../log/hash-store.js';
+import type { AbiRefRow } from './abi-index.js';
 import type { DashboardStore } from './dashboard-store.js';
 import type { DemandStore } from './demand-store.js';
 import type { SchedulerStore } from './scheduler-store.js';
@@ -127,6 +128,8 @@ export interface StoreTx {
   insertAttestations(rows: AttestationRecord[]): Promise<void>;
   insertArchives(rows: ArchiveRecord[]): Promise<void>;
   insertBinrevs(rows: BinrevRecord[]): Promise<void>;
+  /** Reverse-dependency index rows of new buildKeys (abi-index.ts); rows already there are kept. */
+  insertAbiRefs(rows: AbiRefRow[]): Promise<void>;
 }
 
 export interface BinrevRecord {
