@@ -5,10 +5,12 @@
  * builder's repository and is requested. Nobody asks for hello-demo again:
  * the coordinator queues its abi-rebuild by itself, the builder rebuilds it
  * against the new ABI, and the log gives the rebuilt build binrev 2 under
- * the same configKey.
+ * the same configKey. A second test does the same for a package that links
+ * libdemo without `:=` (found by its REQUIRES): its rebuild links
+ * libdemo.so.2, so it is binrev 2 of the same configuration, not a dispute.
  */
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { CoordinatorClient } from '../../src/api/client.js';
@@ -130,4 +132,65 @@ test('a library with a new subslot: the coordinator queues the := dependent’s 
   assert.ok(!sl.paths.some((p) => p.includes('usr/include/')), 'the slim one has none');
   // No slim libdemo-1.0 exists: the slim gateway lists the full one.
   assert.equal(of(slim.index, 'dev-libs/libdemo-1.0').length, 1);
+});
+
+test('a library with a new soname: a package linking it without := gets an abi-rebuild, binrev 2, and no dispute', { timeout: 180_000 }, async (t: TestContext) => {
+  if (!need(t, hasProgram('cc'), 'a C compiler (cc)')) return;
+  // REQUIRES (hence links) are written only where scanelf is installed.
+  if (!need(t, hasProgram('scanelf'), 'scanelf (pax-utils)')) return;
+  const dir = await tempDir(t);
+  const w = operatorWorld(dir, ['alice']);
+  const repo = join(dir, 'repo');
+  cpSync(exampleRepoDir(), repo, { recursive: true });
+  // tool-demo: hello-demo's program, linked against libdemo with a plain dependency (no :=).
+  const toolDir = join(repo, 'app-misc/tool-demo');
+  mkdirSync(toolDir, { recursive: true });
+  cpSync(join(repo, 'app-misc/hello-demo/files'), join(toolDir, 'files'), { recursive: true });
+  const helloEbuild = readFileSync(join(repo, 'app-misc/hello-demo/hello-demo-1.0.ebuild'), 'utf8');
+  writeFileSync(join(toolDir, 'tool-demo-1.0.ebuild'), helloEbuild.replace('DEPEND="dev-libs/libdemo:="', 'DEPEND="dev-libs/libdemo"').replaceAll('hello-demo', 'tool-demo').replace('${FILESDIR}/tool-demo.c', '${FILESDIR}/hello-demo.c').replace('-o tool-demo tool-demo.c', '-o tool-demo hello-demo.c'));
+  const coord = await startBinswarm<{ listening: string }>(['coordinator', '--data', join(dir, 'coord'), '--listen', '127.0.0.1:0', '--roots', w.rootPub, '--verify-target', '1', '--heartbeat', '5'], t);
+  const C = coord.ready.listening;
+  const client = new CoordinatorClient(C);
+  const alice = w.people[0] as OperatorFiles;
+  const b = await startBinswarm<{ listening: string }>(
+    ['node', '--roles', 'build', '--coordinator', C, '--data', join(dir, 'node-alice'), '--key', alice.key, ...alice.certs.flatMap((c) => ['--cert', c]), '--listen', '127.0.0.1:0', '--poll', '0.2', '--json', '--backend', 'example', '--example-repo', repo],
+    t,
+    60_000,
+  );
+  const explain = () => `--- builder stderr\n${b.stderr().slice(-3000)}\n--- builder stdout\n${b.stdout().slice(-3000)}\n--- coordinator\n${coord.stderr().slice(-2000)}`;
+  const settled = async (cpv: string) => {
+    const jobs = await client.queue({ cpv });
+    return jobs.length > 0 && jobs.every((j) => j.state === 'done') && jobs;
+  };
+  const linksOf = (g: Awaited<ReturnType<typeof client.packages>>[number]) => openAttestation(g.attestations[0]!.envelope).statement.buildConfig.links ?? [];
+
+  await request(C, w.consumer, '=dev-libs/libdemo-1.0');
+  await request(C, w.consumer, '=app-misc/tool-demo-1.0');
+  await until('libdemo-1.0 and tool-demo built', async () => (await settled('dev-libs/libdemo-1.0')) && settled('app-misc/tool-demo-1.0'), 90_000, explain);
+  const before = await client.packages({ cpv: 'app-misc/tool-demo-1.0' });
+  assert.deepEqual(before.map((g) => g.binrev), [1]);
+  const built = openAttestation(before[0]!.attestations[0]!.envelope).statement.buildConfig;
+  assert.deepEqual(built.depAbi, [], 'no := dependency');
+  assert.ok(linksOf(before[0]!).includes('libdemo.so.1'), `links libdemo.so.1: ${linksOf(before[0]!).join(' ')}`);
+
+  const v1 = readFileSync(join(repo, 'dev-libs/libdemo/libdemo-1.0.ebuild'), 'utf8');
+  writeFileSync(join(repo, 'dev-libs/libdemo/libdemo-2.0.ebuild'), v1.replace('SLOT="0/1"', 'SLOT="0/2"').replaceAll('libdemo.so.1', 'libdemo.so.2'));
+  await request(C, w.consumer, '=dev-libs/libdemo-2.0');
+
+  const rebuild = await until(
+    'the abi-rebuild of tool-demo, done',
+    async () => (await client.queue({ cpv: 'app-misc/tool-demo-1.0', kind: 'abi-rebuild' })).find((j) => j.state === 'done'),
+    90_000,
+    explain,
+  );
+  assert.equal(rebuild.configKey, before[0]!.configKey, 'the same configuration, rebuilt');
+  assert.match(rebuild.why, /built by/);
+  const after = await client.packages({ cpv: 'app-misc/tool-demo-1.0' });
+  const g2 = after.find((g) => g.binrev === 2);
+  assert.ok(g2, `binrev 2 logged: ${JSON.stringify(after.map((g) => [g.buildKey.slice(0, 8), g.binrev]))}`);
+  assert.equal(g2.configKey, before[0]!.configKey);
+  assert.notEqual(g2.buildKey, before[0]!.buildKey);
+  assert.ok(linksOf(g2).includes('libdemo.so.2') && !linksOf(g2).includes('libdemo.so.1'), `the rebuild links the new soname: ${linksOf(g2).join(' ')}`);
+  assert.deepEqual(await client.disputes(), [], 'the old and the rebuilt output are two builds, not a dispute');
+  assert.deepEqual((await client.queue({ cpv: 'app-misc/tool-demo-1.0' })).map((j) => j.kind).sort(), ['abi-rebuild', 'build']);
 });
