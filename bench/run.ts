@@ -25,6 +25,7 @@ const CASES: Record<string, () => Promise<{ default: BenchCase }>> = {
   'portage-sign': () => import('./portage-sign.js'),
   tracker: () => import('./tracker.js'),
   dashboard: () => import('./dashboard.js'),
+  abi: () => import('./abi.js'),
 };
 
 async function main(): Promise<void> {
