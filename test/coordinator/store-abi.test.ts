@@ -3,7 +3,7 @@
  * a real PostgreSQL server: a soname-only reverse dependency (links
  * libgreet.so.1 without a `:=` dependency) is found through the
  * reverse-dependency index, rebuilt, and its rebuild is binrev 2 under the
- * same configKey — not a dispute. Migration 7 back-fills the index.
+ * same configKey — not a dispute. Migration 8 back-fills the index.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -121,7 +121,7 @@ function suite(name: string, open: (t: { after: (fn: () => unknown) => void }) =
       assert.deepEqual(await o.store.listDisputes(), []);
     });
 
-    test('migration 7 back-fills the reverse-dependency index from stored attestations and ABI uploads', async (t) => {
+    test('migration 8 back-fills the reverse-dependency index from stored attestations and ABI uploads', async (t) => {
       const o = await open(t);
       if (!o) return;
       const { store } = o;
@@ -136,9 +136,9 @@ function suite(name: string, open: (t: { after: (fn: () => unknown) => void }) =
       t.after(() => db.close());
       const before = await refs(db);
       assert.deepEqual(before.map((r) => r.split(' ')[0]), ['dep:dev-libs/libgreet:0', 'pkg:app-misc/old', 'pkg:app-misc/tool', 'so:libgreet.so.1', 'so:libgreet.so.1']);
-      // Back to schema 6, then forward again.
+      // Back to schema 7, then forward again.
       await db.tx(async (tx) => {
-        for (const s of ['DROP TABLE abi_refs', 'DROP INDEX attestations_output', 'ALTER TABLE jobs DROP COLUMN unlink', 'DELETE FROM schema_migrations WHERE version = 7']) await tx.run(s);
+        for (const s of ['DROP TABLE abi_refs', 'DROP INDEX attestations_output', 'ALTER TABLE jobs DROP COLUMN unlink', 'DELETE FROM schema_migrations WHERE version = 8']) await tx.run(s);
       });
       await migrate(db);
       assert.deepEqual(await refs(db), before);

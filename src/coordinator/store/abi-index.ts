@@ -6,7 +6,7 @@
  * of that package), `dep:<cat/pkg>:<slot>` (a `:=` dependency on that slot,
  * from depAbi) and `so:<soname>` (a link, from the config's links or the
  * REQUIRES its builder uploaded). Filled when a new buildKey is attested
- * and when an output's ABI data arrives; migration 7 back-fills it.
+ * and when an output's ABI data arrives; migration 8 back-fills it.
  */
 import type { OutputAbi } from '../../api/v1.js';
 import type { BuildConfig } from '../../formats/build-config.js';
@@ -90,7 +90,7 @@ export async function latestBuilds(db: Db, configKeys: readonly string[]): Promi
   return out;
 }
 
-/** Migration 7: index every build already attested and every REQUIRES already uploaded. */
+/** Migration 8: index every build already attested and every REQUIRES already uploaded. */
 export async function backfillAbiRefs(db: Db): Promise<void> {
   for (let after = -1; ; ) {
     const page = await db.all('SELECT chost, config_key, build_key, envelope, log_index FROM attestations WHERE log_index > ? ORDER BY log_index LIMIT 1000', [after]);
