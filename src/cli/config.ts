@@ -10,12 +10,12 @@
  * with zod; each problem is one line naming the section and key.
  */
 import type { Command, Option } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { BinswarmError } from '../errors.js';
 
-export const DEFAULT_CONFIG = '/etc/binswarm/binswarm.toml';
+export { configPath, DEFAULT_CONFIG } from './config-path.js';
 
 export type ConfigErrorCode = 'BAD_CONFIG';
 
@@ -27,25 +27,6 @@ export class ConfigError extends BinswarmError<ConfigErrorCode> {
   ) {
     super('BAD_CONFIG', problems.join('; '), { subject: file });
   }
-}
-
-/** Takes `--config FILE` / `--config=FILE` out of argv; the path is the flag, else BINSWARM_CONFIG, else the default if it exists. */
-export function configPath(argv: string[], env: NodeJS.ProcessEnv = process.env): { path: string | undefined; explicit: boolean; rest: string[] } {
-  const rest: string[] = [];
-  let path: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') {
-      rest.push(...argv.slice(i));
-      break;
-    }
-    if (a === '--config') path = argv[++i] ?? '';
-    else if (a.startsWith('--config=')) path = a.slice('--config='.length);
-    else rest.push(a);
-  }
-  if (path !== undefined) return { path, explicit: true, rest };
-  if (env.BINSWARM_CONFIG) return { path: env.BINSWARM_CONFIG, explicit: true, rest };
-  return { path: existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined, explicit: false, rest };
 }
 
 /** The config key of an option: its long name without `--` (and without `no-` for a negating flag). */

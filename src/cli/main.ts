@@ -6,7 +6,7 @@
  */
 import { CommanderError } from 'commander';
 import { reportError, type CliCommand } from './common.js';
-import { applyConfig, configPath, DEFAULT_CONFIG, readConfigFile } from './config.js';
+import { configPath, DEFAULT_CONFIG } from './config-path.js';
 
 interface Entry {
   summary: string;
@@ -82,7 +82,11 @@ async function main(argv: string[]): Promise<number> {
     program.name(`binswarm ${name}`).exitOverride();
     program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
     const config = configPath(rest);
-    if (config.path !== undefined) applyConfig(program, name, config.rest, config.path, readConfigFile(config.path), Object.keys(COMMANDS));
+    if (config.path !== undefined) {
+      // zod and the TOML parser load only when there is a file to check (config-path.ts).
+      const { applyConfig, readConfigFile } = await import('./config.js');
+      applyConfig(program, name, config.rest, config.path, readConfigFile(config.path), Object.keys(COMMANDS));
+    }
     const result = await program.parseAsync(config.rest, { from: 'user' });
     return cmd.exitCode?.(result) ?? (process.exitCode as number | undefined) ?? 0;
   } catch (e) {

@@ -2,17 +2,23 @@
  * Hashing off the main thread. Reading a gpkg hashes the compressed side
  * three times (archive sha256, the Manifest's BLAKE2B and SHA512 of each
  * member) while a zstd child decompresses and the main thread parses and
- * hashes the image (tar-strict.ts). Each algorithm gets its own worker, so
- * the three run in parallel with each other and with the image side instead
- * of in series (profiled before: one worker hashing all three, fed by a copy
- * of every chunk, was the slowest stage and throttled the whole read).
+ * hashes the image (tar-strict.ts).
+ *
+ * One worker by default, not one per algorithm: on two cores the zstd child
+ * and the main thread already keep both busy, so what bounds the read is
+ * total CPU, and each extra worker costs ~50 ms of CPU to start plus a
+ * message per chunk (profiled: three workers spent 0.15 s starting and
+ * idled most of the read; the same hashing on one worker finished with the
+ * image). Tests may ask for more to check that parallel streams agree.
  *
  * Chunks are shared, not copied: the reader reads the archive into
- * SharedArrayBuffers (shared-read.ts), and a view of one is posted to every
- * worker that needs it as (buffer, offset, length) — no copy, no transfer,
- * and the main thread keeps using the same bytes for tar parsing and for the
- * decompressor's stdin. Anything else (rare: a member chunk that tar-stream
- * had to concatenate) is copied once into a SharedArrayBuffer.
+ * SharedArrayBuffers (shared-read.ts), and views of one are posted to the
+ * worker as (buffer, offset, length) — no copy, no transfer, and the main
+ * thread keeps using the same bytes for tar parsing and for the
+ * decompressor's stdin. Updates are batched: the reader calls `flush()`
+ * once per chunk read, so the archive hash and a member's hashes of the
+ * same chunk cost one message. Anything else (rare: a view of an ordinary
+ * Buffer) is copied once into a SharedArrayBuffer.
  *
  * Workers acknowledge what they have hashed; `room()` lets the reader wait
  * while more than HIGH_WATER bytes are queued, so a slow worker bounds
@@ -31,9 +37,11 @@ let hashed = 0;
 parentPort.on('message', (m) => {
   if (m.op === 'open') streams.set(m.id, m.algs.map((a) => [a, createHash(a)]));
   else if (m.op === 'update') {
-    const u = new Uint8Array(m.buf, m.off, m.len);
-    for (const [, h] of streams.get(m.id)) h.update(u);
-    hashed += m.len;
+    for (const [id, buf, off, len] of m.updates) {
+      const u = new Uint8Array(buf, off, len);
+      for (const [, h] of streams.get(id)) h.update(u);
+      hashed += len;
+    }
     if (m.ack) parentPort.postMessage({ ack: hashed });
   } else if (m.op === 'digest') {
     const s = streams.get(m.id);
@@ -69,6 +77,8 @@ export function inlineHash(algorithms: string[]): MultiHash {
 const HIGH_WATER = 32 << 20;
 /** Ask for an acknowledgement every this many bytes. */
 const ACK_EVERY = 4 << 20;
+/** Post queued updates once they reach this many bytes, even before `flush()`. */
+const FLUSH_BYTES = 4 << 20;
 
 /** A view of `chunk` that workers can share: itself when already shared, else one copy. */
 function shareable(chunk: Uint8Array): Uint8Array {
@@ -107,44 +117,66 @@ class HashWorker {
     for (const w of this.waiters.splice(0)) w();
   }
 
+  private queue: [number, ArrayBufferLike, number, number][] = [];
+  private queued = 0;
+
   update(id: number, view: Uint8Array): void {
-    this.posted += view.byteLength;
+    this.queue.push([id, view.buffer, view.byteOffset, view.byteLength]);
+    this.queued += view.byteLength;
+    if (this.queued >= FLUSH_BYTES) this.flush();
+  }
+
+  /** Post what is queued as one message. */
+  flush(): void {
+    if (this.queue.length === 0) return;
+    this.posted += this.queued;
     const ack = this.posted - this.lastAsk >= ACK_EVERY;
     if (ack) this.lastAsk = this.posted;
-    this.worker.postMessage({ op: 'update', id, buf: view.buffer, off: view.byteOffset, len: view.byteLength, ack });
+    this.worker.postMessage({ op: 'update', updates: this.queue, ack });
+    this.queue = [];
+    this.queued = 0;
   }
 
   room(): Promise<void> | undefined {
+    this.flush();
     if (this.failure || this.posted - this.acked <= HIGH_WATER) return undefined;
     // Make sure an acknowledgement is coming for what is queued.
     if (this.lastAsk < this.posted) {
       this.lastAsk = this.posted;
-      this.worker.postMessage({ op: 'update', id: -1, buf: new SharedArrayBuffer(0), off: 0, len: 0, ack: true });
+      this.worker.postMessage({ op: 'update', updates: [], ack: true });
     }
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 }
 
 /**
- * Workers serving any number of hash streams, each algorithm of a stream on
- * the next worker in turn; `close()` when done.
+ * Workers serving any number of hash streams, the algorithms of a stream
+ * spread over the workers in turn (all on one with the default single
+ * worker); `close()` when done.
  */
 export class HashThreads {
   private readonly workers: HashWorker[];
   private nextId = 0;
   private cursor = 0;
 
-  constructor(count = 3) {
+  constructor(count = 1) {
     this.workers = Array.from({ length: count }, () => new HashWorker());
-    // The no-op stream every worker knows, used to ask for an acknowledgement.
-    for (const w of this.workers) w.worker.postMessage({ op: 'open', id: -1, algs: [] });
+  }
+
+  /** Post every queued update (the reader calls this once per chunk). */
+  flush(): void {
+    for (const w of this.workers) w.flush();
   }
 
   stream(algorithms: string[]): MultiHash {
-    const parts = algorithms.map((alg) => {
+    const byWorker = new Map<HashWorker, string[]>();
+    for (const alg of algorithms) {
       const w = this.workers[this.cursor++ % this.workers.length]!;
+      byWorker.set(w, [...(byWorker.get(w) ?? []), alg]);
+    }
+    const parts = [...byWorker].map(([w, algs]) => {
       const id = this.nextId++;
-      w.worker.postMessage({ op: 'open', id, algs: [alg] });
+      w.worker.postMessage({ op: 'open', id, algs });
       return { w, id };
     });
     return {
@@ -163,6 +195,7 @@ export class HashThreads {
                 if (w.failure) return reject(w.failure);
                 w.pending.set(id, resolve);
                 w.worker.once('error', reject);
+                w.flush();
                 w.worker.postMessage({ op: 'digest', id });
               }),
           ),
