@@ -202,6 +202,20 @@ test('archives that readers frame differently are refused (BAD_TAR), by the read
   }
 });
 
+test('the gpkg container is framed as Portage frames it: nothing may follow its end-of-archive marker (BAD_TAR)', async (t) => {
+  const m = await demoMembers();
+  // The Manifest after the zero blocks: Portage's tarfile stops at them and never sees it.
+  const members = await craftGpkg(m, null);
+  const manifest = rawTar([{ name: 'demo-1.0/Manifest', data: manifestFor(m) }]);
+  await expectCode(t, Buffer.concat([members, manifest]), 'BAD_TAR');
+  // Only zeros may follow (Portage pads the container to a 10 KiB record).
+  const good = await craftGpkg(m);
+  const dir = await tempDir(t);
+  writeFileSync(join(dir, 'padded.gpkg.tar'), Buffer.concat([good, Buffer.alloc(10240)]));
+  assert.equal((await inspectPackage(join(dir, 'padded.gpkg.tar'))).cpv, 'app-misc/demo-1.0');
+  await expectCode(t, Buffer.concat([good, Buffer.from('x')]), 'BAD_TAR');
+});
+
 test('big archives (hashed on worker threads) and small ones (inline) read the same', async (t) => {
   if (!need(t, hasFixtures, '../shared fixtures')) return;
   for (const rel of ['zstd/app-misc/hello-1.0.gpkg.tar', 'multi/app-misc/hello/hello-1.0-2.gpkg.tar']) {
