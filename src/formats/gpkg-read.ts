@@ -14,7 +14,7 @@ import { HashThreads, inlineHash } from './hash-thread.js';
 import { checkMember } from './manifest.js';
 import { sharedReadStream } from './shared-read.js';
 import { parseMetadata, type PackageMetadata } from './metadata.js';
-import { readEntry, tarEntries, type TarLimits } from './tar.js';
+import { tarError, type TarLimits } from './tar.js';
 import { StrictTarParser } from './tar-strict.js';
 
 export type { GpkgErrorCode };
@@ -159,19 +159,38 @@ async function readGpkgFrom(file: Readable, path: string, size: number, threads:
   }
 }
 
-/** `metadata/KEY` files → Map(KEY → content). */
+/**
+ * `metadata/KEY` files → Map(KEY → content). Framed by the strict parser,
+ * like the container and the image: Portage reads this tar with tarfile too.
+ */
 async function readMetadataTar(source: Readable, max: number, subject?: string): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>();
-  let total = 0;
-  for await (const { header, stream } of tarEntries(source, { maxEntries: 10_000, maxTotalBytes: max }, subject)) {
-    const name = header.name.replace(/^\.\//, '');
-    if (header.type === 'directory' && (name === 'metadata' || name === 'metadata/')) continue;
-    const m = /^metadata\/([^/]+)$/.exec(name);
-    if (!m || header.type !== 'file') throw gpkgError('BAD_MEMBER', `unexpected metadata entry '${name}'`, subject);
-    if (files.has(m[1]!)) throw gpkgError('BAD_MEMBER', `metadata entry '${m[1]}' appears twice`, subject);
-    const content = await readEntry(stream, max - total, `metadata/${m[1]}`, subject);
-    total += content.length;
-    files.set(m[1]!, content);
+  let current: { key: string; parts: Uint8Array[] } | undefined;
+  const parser = new StrictTarParser(
+    {
+      entry(h) {
+        const name = h.name.replace(/^\.\//, '');
+        if (h.type === 'directory' && (name === 'metadata' || name === 'metadata/')) return;
+        const m = /^metadata\/([^/]+)$/.exec(name);
+        if (!m || h.type !== 'file') throw gpkgError('BAD_MEMBER', `unexpected metadata entry '${name}'`, subject);
+        if (files.has(m[1]!)) throw gpkgError('BAD_MEMBER', `metadata entry '${m[1]}' appears twice`, subject);
+        current = { key: m[1]!, parts: [] };
+      },
+      // Views of the decompressor's chunks, which are never reused.
+      data: (part) => current!.parts.push(part),
+      endEntry() {
+        if (current) files.set(current.key, Buffer.concat(current.parts));
+        current = undefined;
+      },
+    },
+    { maxEntries: 10_000, maxTotalBytes: max },
+    subject,
+  );
+  try {
+    for await (const chunk of source) parser.push(chunk as Buffer);
+    parser.end();
+  } catch (e) {
+    throw tarError(e, subject);
   }
   return files;
 }
