@@ -20,15 +20,18 @@
  * own CPU time (its zstd child included) against the unavoidable: what is
  * left to cut.
  *
- * Profile (perf record, 256 MiB image, 2 cores; before → after the push
- * reader of gpkg-members.ts and one hash worker): CPU 1.89 s → 1.78 s,
- * wall 2.26 s → 1.75 s under a load average of 6–10 (perf stat -r 6).
- * After: zstd 22 % of all samples, sha256 20 %, sha512 10 %, BLAKE2B 8 %
- * (hashing and zstd 60 %); the main thread 34 % (a quarter of it sha256,
- * the rest kernel time for socket reads/writes, page faults and wake-ups,
- * V8 and libc), V8's concurrent GC threads 9 % (major GCs forced by
- * 390 MiB of short-lived ArrayBuffers: zstd's output arrives in 64 KiB
- * socket reads), startup 100 ms of CPU of which 45 ms are modules.
+ * Profile (perf record and --cpu-prof, 2 cores, load average 5–10; before
+ * → after the push reader of gpkg-members.ts, one batched hash worker and
+ * lazy zod/TOML/tar-stream): inspect CPU 1.64–1.89 s → 1.39–1.41 s, wall
+ * 1.07–2.26 s → 0.95–1.15 s. Before, the main thread and the three hash
+ * workers were idle half the time: each MiB of the image crossed tar-stream's
+ * entry stream, a pipe and the decompressor's 'drain' before zstd saw it,
+ * and the workers cost ≈ 0.15 s of CPU to start. After: zstd 22 % of all
+ * samples, sha256 20–23 %, SHA512 10 %, BLAKE2B 8 % (≈ 0.66 of the whole);
+ * the container push parser 20 ms; the rest spread thin — kernel time for
+ * the socket reads/writes to zstd, page faults and wake-ups, V8 GC forced by
+ * ≈ 390 MiB of short-lived buffers (zstd's output arrives in 64 KiB socket
+ * reads), the worker's start. Results before/after: README "Benchmarks".
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -123,7 +126,8 @@ export default async function formatsBench(): Promise<BenchResult> {
   // The baseline gets the image member as a plain file, which only helps it.
   const member = join(dir, 'image.tar.zst');
   if (!existsSync(member)) writeFileSync(member, execFileSync('tar', ['-xOf', pkg, 'bench-1.0/image.tar.zst'], { maxBuffer: 1 << 30 }));
-  const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+  // BENCH_FORMATS_CLI: another build's main.js, to compare before/after in the same conditions.
+  const cli = process.env.BENCH_FORMATS_CLI ?? join(root, 'dist', 'src', 'cli', 'main.js');
   let json = '';
   const runs = Number(process.env.BENCH_FORMATS_RUNS ?? 5);
   const times = { zstd: Infinity, pipeline: Infinity, inspect: Infinity };
