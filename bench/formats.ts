@@ -23,10 +23,12 @@
  * Profile (perf record and --cpu-prof, 2 cores, load average 5–10; before
  * → after the push reader of gpkg-members.ts, one batched hash worker and
  * lazy zod/TOML/tar-stream): inspect CPU 1.64–1.89 s → 1.39–1.41 s, wall
- * 1.07–2.26 s → 0.95–1.15 s. Before, the main thread and the three hash
- * workers were idle half the time: each MiB of the image crossed tar-stream's
- * entry stream, a pipe and the decompressor's 'drain' before zstd saw it,
- * and the workers cost ≈ 0.15 s of CPU to start. After: zstd 22 % of all
+ * 1.07–2.26 s → 0.95–1.15 s. Before: three hash workers (≈ 0.15 s of CPU
+ * to start, three messages per chunk), every chunk of the image through
+ * tar-stream's entry stream, a pipe and the decompressor's 'drain', zod and
+ * the TOML parser loaded at every start (50 ms of CPU); the main thread and
+ * the workers idle half the time in --cpu-prof, waiting on each other and
+ * on zstd for the two shared cores. After: zstd 22 % of all
  * samples, sha256 20–23 %, SHA512 10 %, BLAKE2B 8 % (≈ 0.66 of the whole);
  * the container push parser 20 ms; the rest spread thin — kernel time for
  * the socket reads/writes to zstd, page faults and wake-ups, V8 GC forced by
