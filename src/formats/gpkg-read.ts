@@ -3,6 +3,9 @@
  * Portage's lib/portage/gpkg.py (marker, one common prefix, one `/` per
  * name, no duplicates, Manifest covering exactly the members present) and
  * computing every digest on the way. The image is never written to disk.
+ * All three tars (container, metadata, image) are framed as Portage's
+ * tarfile frames them (tar-strict.ts); each chunk read is pushed through
+ * the members (gpkg-members.ts) in one synchronous call.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
