@@ -6,8 +6,8 @@ import { outputsOf } from '../../src/coordinator/dashboard/trust-levels.js';
 import { sampleOnce } from '../../src/coordinator/dashboard/sampler.js';
 import { openStore, type SqlStore } from '../../src/coordinator/store/sql-store.js';
 import type { AttestationRecord } from '../../src/coordinator/store/types.js';
-import { need, tempDir } from '../helpers/env.js';
-import { hasPostgres, startPostgres } from '../helpers/postgres.js';
+import { tempDir } from '../helpers/env.js';
+import { freshPostgresDb } from '../helpers/postgres.js';
 
 const O1 = '1'.repeat(64);
 const O2 = '2'.repeat(64);
@@ -112,19 +112,10 @@ suite('sqlite', async (t) => {
   return store;
 });
 
-let pgServer: Promise<{ url: string }> | undefined;
-let counter = 0;
 suite('postgres', async (t) => {
-  if (!need(t as never, hasPostgres, 'PostgreSQL server binaries (apt-get install postgresql)')) return undefined;
-  pgServer ??= startPostgres({ after: (fn) => process.once('exit', fn as () => void) });
-  const { url } = await pgServer;
-  const admin = await import('pg');
-  const client = new admin.default.Client({ connectionString: url });
-  await client.connect();
-  const name = `d${process.pid}_${counter++}`;
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  const store = await openStore(url.replace(/\/postgres$/, `/${name}`));
+  const url = await freshPostgresDb(t as never, 'd');
+  if (url === undefined) return undefined;
+  const store = await openStore(url);
   t.after(() => store.close());
   return store;
 });

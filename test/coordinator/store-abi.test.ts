@@ -18,8 +18,8 @@ import { buildKeyOf, configKeyOf, type BuildConfig } from '../../src/formats/bui
 import { generateKey, type PrivateKey } from '../../src/trust/keys.js';
 import { signAttestation, signCertificate } from '../../src/trust/statements.js';
 import { VerifyPool } from '../../src/trust/verify-pool.js';
-import { need, tempDir } from '../helpers/env.js';
-import { hasPostgres, startPostgres } from '../helpers/postgres.js';
+import { tempDir } from '../helpers/env.js';
+import { freshPostgresDb } from '../helpers/postgres.js';
 import { config } from '../helpers/trust-world.js';
 
 const NOW = Date.UTC(2026, 0, 10);
@@ -155,19 +155,9 @@ suite('sqlite', async (t) => {
   return { store, db: () => new SqliteDb(path) };
 });
 
-let pgServer: Promise<{ url: string }> | undefined;
-let pgDbCounter = 0;
 suite('postgres', async (t) => {
-  if (!need(t as never, hasPostgres, 'PostgreSQL server binaries (apt-get install postgresql)')) return undefined;
-  pgServer ??= startPostgres({ after: (fn) => process.once('exit', fn as () => void) });
-  const { url } = await pgServer;
-  const admin = await import('pg');
-  const client = new admin.default.Client({ connectionString: url });
-  await client.connect();
-  const name = `abi${process.pid}_${pgDbCounter++}`;
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  const location = url.replace(/\/postgres$/, `/${name}`);
+  const location = await freshPostgresDb(t as never, 'abi');
+  if (location === undefined) return undefined;
   const store = await openStore(location);
   t.after(() => store.close());
   return { store, db: () => new PgDb(location) };

@@ -9,8 +9,8 @@ import { openStore, type SqlStore } from '../../src/coordinator/store/sql-store.
 import type { AttestationRecord } from '../../src/coordinator/store/types.js';
 import { SchedulerQueue } from '../../src/coordinator/scheduler-queue.js';
 import { buildKeyOf, configKeyOf } from '../../src/formats/build-config.js';
-import { need, tempDir } from '../helpers/env.js';
-import { hasPostgres, startPostgres } from '../helpers/postgres.js';
+import { tempDir } from '../helpers/env.js';
+import { freshPostgresDb } from '../helpers/postgres.js';
 
 function att(i: number, over: Partial<AttestationRecord> = {}): AttestationRecord {
   return {
@@ -220,20 +220,11 @@ suite('sqlite', async (t) => {
   return store;
 });
 
-let pgServer: Promise<{ url: string }> | undefined;
-let pgDbCounter = 0;
 suite('postgres', async (t) => {
-  if (!need(t as never, hasPostgres, 'PostgreSQL server binaries (apt-get install postgresql)')) return undefined;
-  pgServer ??= startPostgres({ after: (fn) => process.once('exit', fn as () => void) });
-  const { url } = await pgServer;
   // A fresh database per test keeps tests independent on one server.
-  const admin = await import('pg');
-  const client = new admin.default.Client({ connectionString: url });
-  await client.connect();
-  const name = `t${process.pid}_${pgDbCounter++}`;
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  const store = await openStore(url.replace(/\/postgres$/, `/${name}`));
+  const url = await freshPostgresDb(t as never, 't');
+  if (url === undefined) return undefined;
+  const store = await openStore(url);
   t.after(() => store.close());
   return store;
 });

@@ -23,33 +23,18 @@ import { openAttestation } from '../../src/trust/statements.js';
 import { runCli } from '../helpers/cli.js';
 import { hasProgram, need, tempDir } from '../helpers/env.js';
 import { operatorWorld, policyFile, type OperatorFiles } from '../helpers/operators.js';
-import { startBinswarm } from '../helpers/procs.js';
+import { startBinswarm, until } from '../helpers/procs.js';
 
 async function request(C: string, key: string, atom: string, extra: string[] = []): Promise<void> {
   const r = await runCli(['request', atom, '--coordinator', C, '--key', key, '--json', '--repo', 'binswarm-example', ...extra]);
   assert.equal(r.code, 0, `request ${atom}: ${r.stderr}`);
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, explain: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}\n${explain()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-test('a library with a new subslot: the coordinator queues the := dependent’s abi-rebuild, a builder does it, binrev 2 is logged', { timeout: 180_000 }, async (t: TestContext) => {
-  if (!need(t, hasProgram('cc'), 'a C compiler (cc)')) return;
-  const dir = await tempDir(t);
-  const w = operatorWorld(dir, ['alice']);
-  const repo = join(dir, 'repo');
-  cpSync(exampleRepoDir(), repo, { recursive: true });
-  const coord = await startBinswarm<{ listening: string }>(['coordinator', '--data', join(dir, 'coord'), '--listen', '127.0.0.1:0', '--roots', w.rootPub, '--verify-target', '1', '--heartbeat', '5'], t);
+/** A coordinator (verify target 1) and one example-backend builder of alice over `repo`; `settled(cpv)`: every job of it done. */
+async function oneBuilder(t: TestContext, dir: string, rootPub: string, alice: OperatorFiles, repo: string) {
+  const coord = await startBinswarm<{ listening: string }>(['coordinator', '--data', join(dir, 'coord'), '--listen', '127.0.0.1:0', '--roots', rootPub, '--verify-target', '1', '--heartbeat', '5'], t);
   const C = coord.ready.listening;
   const client = new CoordinatorClient(C);
-  const alice = w.people[0] as OperatorFiles;
   const b = await startBinswarm<{ listening: string }>(
     ['node', '--roles', 'build', '--coordinator', C, '--data', join(dir, 'node-alice'), '--key', alice.key, ...alice.certs.flatMap((c) => ['--cert', c]), '--listen', '127.0.0.1:0', '--poll', '0.2', '--json', '--backend', 'example', '--example-repo', repo],
     t,
@@ -60,6 +45,16 @@ test('a library with a new subslot: the coordinator queues the := dependent’s 
     const jobs = await client.queue({ cpv });
     return jobs.length > 0 && jobs.every((j) => j.state === 'done') && jobs;
   };
+  return { C, client, alice, explain, settled };
+}
+
+test('a library with a new subslot: the coordinator queues the := dependent’s abi-rebuild, a builder does it, binrev 2 is logged', { timeout: 180_000 }, async (t: TestContext) => {
+  if (!need(t, hasProgram('cc'), 'a C compiler (cc)')) return;
+  const dir = await tempDir(t);
+  const w = operatorWorld(dir, ['alice']);
+  const repo = join(dir, 'repo');
+  cpSync(exampleRepoDir(), repo, { recursive: true });
+  const { C, client, alice, explain, settled } = await oneBuilder(t, dir, w.rootPub, w.people[0] as OperatorFiles, repo);
 
   await request(C, w.consumer, '=dev-libs/libdemo-1.0');
   await request(C, w.consumer, '=app-misc/hello-demo-1.0');
@@ -148,20 +143,7 @@ test('a library with a new soname: a package linking it without := gets an abi-r
   cpSync(join(repo, 'app-misc/hello-demo/files'), join(toolDir, 'files'), { recursive: true });
   const helloEbuild = readFileSync(join(repo, 'app-misc/hello-demo/hello-demo-1.0.ebuild'), 'utf8');
   writeFileSync(join(toolDir, 'tool-demo-1.0.ebuild'), helloEbuild.replace('DEPEND="dev-libs/libdemo:="', 'DEPEND="dev-libs/libdemo"').replaceAll('hello-demo', 'tool-demo').replace('${FILESDIR}/tool-demo.c', '${FILESDIR}/hello-demo.c').replace('-o tool-demo tool-demo.c', '-o tool-demo hello-demo.c'));
-  const coord = await startBinswarm<{ listening: string }>(['coordinator', '--data', join(dir, 'coord'), '--listen', '127.0.0.1:0', '--roots', w.rootPub, '--verify-target', '1', '--heartbeat', '5'], t);
-  const C = coord.ready.listening;
-  const client = new CoordinatorClient(C);
-  const alice = w.people[0] as OperatorFiles;
-  const b = await startBinswarm<{ listening: string }>(
-    ['node', '--roles', 'build', '--coordinator', C, '--data', join(dir, 'node-alice'), '--key', alice.key, ...alice.certs.flatMap((c) => ['--cert', c]), '--listen', '127.0.0.1:0', '--poll', '0.2', '--json', '--backend', 'example', '--example-repo', repo],
-    t,
-    60_000,
-  );
-  const explain = () => `--- builder stderr\n${b.stderr().slice(-3000)}\n--- builder stdout\n${b.stdout().slice(-3000)}\n--- coordinator\n${coord.stderr().slice(-2000)}`;
-  const settled = async (cpv: string) => {
-    const jobs = await client.queue({ cpv });
-    return jobs.length > 0 && jobs.every((j) => j.state === 'done') && jobs;
-  };
+  const { C, client, explain, settled } = await oneBuilder(t, dir, w.rootPub, w.people[0] as OperatorFiles, repo);
   const linksOf = (g: Awaited<ReturnType<typeof client.packages>>[number]) => openAttestation(g.attestations[0]!.envelope).statement.buildConfig.links ?? [];
 
   await request(C, w.consumer, '=dev-libs/libdemo-1.0');

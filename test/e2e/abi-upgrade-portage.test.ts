@@ -20,17 +20,7 @@ import { runCli } from '../helpers/cli.js';
 import { hasProgram, need, portageToolsDir, tempDir } from '../helpers/env.js';
 import { operatorWorld, policyFile, type OperatorFiles } from '../helpers/operators.js';
 import { portageAvailable, portageSource, startPortageConsumer, type ConsumerPhase } from '../helpers/portage.js';
-import { startBinswarm, type Running } from '../helpers/procs.js';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, explain: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}\n${explain()}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+import { startBinswarm, until, type Running } from '../helpers/procs.js';
 
 const summary = (p: ConsumerPhase) => JSON.stringify({ ...p, log_tail: undefined }) + `\n${p.log_tail.slice(-4000)}`;
 const installed = (p: ConsumerPhase, pkg: string) => p.installed.filter((i) => i.cpv.startsWith(`${pkg}-`));

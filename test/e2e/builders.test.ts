@@ -29,7 +29,7 @@ import { runCli } from '../helpers/cli.js';
 import { hasProgram, need, portageToolsDir, repoRoot, tempDir } from '../helpers/env.js';
 import { operatorWorld, policyFile, type OperatorFiles } from '../helpers/operators.js';
 import { portageAvailable, portageSource, runGetbinpkg } from '../helpers/portage.js';
-import { startBinswarm, type Running } from '../helpers/procs.js';
+import { startBinswarm, until, type Running } from '../helpers/procs.js';
 
 const hasCc = hasProgram('cc');
 
@@ -52,17 +52,6 @@ async function request(C: string, key: string, atom: string, args: string[]): Pr
   const r = await runCli(['request', atom, '--coordinator', C, '--key', key, '--json', ...args]);
   assert.equal(r.code, 0, `request ${atom}: ${r.stderr}`);
   return JSON.parse(r.stdout) as { jobId: string | null };
-}
-
-/** Polls until `probe` returns a value (the processes work on their own; this only waits for them). */
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, explain: () => string = () => ''): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}\n${explain()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 const jobsOf = async (client: CoordinatorClient, cpv: string): Promise<QueueItem[]> => client.queue({ cpv });

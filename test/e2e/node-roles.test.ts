@@ -7,24 +7,13 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CoordinatorClient } from '../../src/api/client.js';
 import { readVdb } from '../../src/formats/vdb.js';
 import { openAttestation } from '../../src/trust/statements.js';
 import { runCli } from '../helpers/cli.js';
 import { fixturesDir, hasFixtures, need, tempDir } from '../helpers/env.js';
 import { operatorWorld } from '../helpers/operators.js';
-import { startBinswarm } from '../helpers/procs.js';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await sleep(250);
-  }
-}
+import { startBinswarm, until } from '../helpers/procs.js';
 
 const blobCount = (data: string) => {
   try {

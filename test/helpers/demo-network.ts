@@ -17,7 +17,7 @@ import { generateKey, privateKeyToPem } from '../../src/trust/keys.js';
 import { runCli } from './cli.js';
 import { repoRoot } from './env.js';
 import { operatorWorld } from './operators.js';
-import { startBinswarm, type Running } from './procs.js';
+import { startBinswarm, until, type Running } from './procs.js';
 
 export interface DemoNetwork {
   coordinator: string;
@@ -30,16 +30,6 @@ export interface DemoNetwork {
   /** The dashboard JSON once everything has settled. */
   settled: DashboardReply;
   logs: () => string;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, explain: () => string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}\n${explain()}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
 }
 
 function keyFile(dir: string, name: string): string {

@@ -8,6 +8,8 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } fr
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { need } from './env.js';
 
 function binDir(): string | undefined {
   const base = '/usr/lib/postgresql';
@@ -69,4 +71,25 @@ export async function startPostgres(t: { after: (fn: () => unknown) => void }): 
   t.after(stop);
   process.once('exit', stop);
   return { url: `postgres://binswarm@127.0.0.1:${port}/postgres`, stop };
+}
+
+let shared: Promise<PostgresServer> | undefined;
+let databases = 0;
+
+/**
+ * A fresh, empty database on one PostgreSQL server shared by the whole test
+ * file (started on first use, stopped at exit): the URL to open a store on,
+ * or undefined when PostgreSQL is missing (the test was skipped with why).
+ */
+export async function freshPostgresDb(t: TestContext, prefix: string): Promise<string | undefined> {
+  if (!need(t, hasPostgres, 'PostgreSQL server binaries (apt-get install postgresql)')) return undefined;
+  shared ??= startPostgres({ after: (fn) => process.once('exit', fn as () => void) });
+  const { url } = await shared;
+  const admin = await import('pg');
+  const client = new admin.default.Client({ connectionString: url });
+  await client.connect();
+  const name = `${prefix}${process.pid}_${databases++}`;
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  return url.replace(/\/postgres$/, `/${name}`);
 }

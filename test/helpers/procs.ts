@@ -45,3 +45,14 @@ export function startBinswarm<T = { listening: string }>(args: string[], t: { af
     });
   });
 }
+
+/** Polls `probe` until it gives a value: the processes work on their own, a test only waits for them. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, explain: () => string = () => ''): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}\n${explain()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
