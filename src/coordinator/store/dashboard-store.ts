@@ -5,23 +5,14 @@
  * levels per build are kept in their own table, updated from what is new in
  * the log by the sampler, never per page view. Plain SQL over either backend.
  */
+import type { DashboardSample } from '../../api/v1.js';
 import type { Db, Row } from './db.js';
+import type { AttestationRecord } from './types.js';
 
 const n = (v: unknown) => Number(v);
 const sn = (v: unknown) => (v === null || v === undefined ? null : String(v));
 
-export interface DashboardAttestationRow {
-  signer: string;
-  kind: string;
-  cpv: string;
-  chost: string;
-  buildKey: string;
-  configKey: string;
-  outputDigest: string;
-  logIndex: number;
-  logTime: number;
-  envelope: string;
-}
+export type DashboardAttestationRow = Pick<AttestationRecord, 'signer' | 'kind' | 'cpv' | 'chost' | 'buildKey' | 'configKey' | 'outputDigest' | 'logIndex' | 'logTime' | 'envelope'>;
 
 /** A builder key's chain as the log has it: its operator key and name, and the earliest revocation time of either key. */
 export interface SignerChain {
@@ -43,15 +34,8 @@ export interface DashboardJobRow {
   updatedAt: number;
 }
 
-export interface SampleRow {
-  time: number;
-  queued: number;
-  leased: number;
-  peers: number;
-  served: number;
-  configs: number;
-  levels: Record<string, number>;
-}
+/** A stored sample is the sample the API serves. */
+export type SampleRow = DashboardSample;
 
 async function inChunks(db: Pick<Db, 'all'>, keys: readonly string[], query: (marks: string) => string): Promise<Row[]> {
   const distinct = [...new Set(keys)];
