@@ -26,6 +26,7 @@ const CASES: Record<string, () => Promise<{ default: BenchCase }>> = {
   tracker: () => import('./tracker.js'),
   dashboard: () => import('./dashboard.js'),
   abi: () => import('./abi.js'),
+  assign: () => import('./assign.js'),
 };
 
 async function main(): Promise<void> {

@@ -9,7 +9,7 @@
 import type { JobSpec } from '../api/v1.js';
 import type { BuildConfig } from '../formats/build-config.js';
 import { operatorsOf } from './operators.js';
-import { expectedCost, KIND_WEIGHT, logPriority, pickRandom, pkgOf, verifyPlan } from './scheduler.js';
+import { expectedCost, KIND_WEIGHT, logPriority, pkgOf, verifyPlan } from './scheduler.js';
 import type { JobRow } from './store/scheduler-store.js';
 import type { Store } from './store/types.js';
 
@@ -96,11 +96,17 @@ export async function assignPending(c: VerifyContext, chost: string, limit = 16)
   for (const j of await s.unassigned(chost, limit)) await assignOne(c, j, cache);
 }
 
+/** A random 64-hex key id from `rng` (the pivot of an indexed random pick). */
+function randomKeyId(rng: () => number): string {
+  let hex = '';
+  while (hex.length < 64) hex += Math.floor(rng() * 2 ** 32).toString(16).padStart(8, '0');
+  return hex.slice(0, 64);
+}
+
 async function assignOne(c: VerifyContext, j: JobRow, cache: Map<string, string | null>): Promise<void> {
   const s = c.store.scheduler;
   const excluded = await excludedOperators(c, j.buildKey!, cache);
-  const eligible = (await s.activeBuilders(j.chost, c.now - c.activeWindowMs)).filter((b) => !excluded.has(b.operator));
-  const pick = pickRandom(eligible, c.rng);
+  const pick = await s.randomActiveBuilder(j.chost, c.now - c.activeWindowMs, [...excluded], randomKeyId(c.rng));
   // Why the job exists (a dispute) stays in front of where it stands.
   const reason = j.note.startsWith(DISPUTE_NOTE) ? `${j.note.split('; ')[0]}; ` : '';
   if (!pick) {
@@ -108,5 +114,5 @@ async function assignOne(c: VerifyContext, j: JobRow, cache: Map<string, string 
     if (j.note !== note) await s.updateJob(j.id, { note, updatedAt: c.now }, 'queued');
     return;
   }
-  await s.updateJob(j.id, { pool: pick.keyId, note: `${reason}assigned at random among ${eligible.length} eligible builder(s) of other operators`, updatedAt: c.now }, 'queued');
+  await s.updateJob(j.id, { pool: pick.keyId, note: `${reason}assigned at random to an active builder of another operator`, updatedAt: c.now }, 'queued');
 }

@@ -112,12 +112,6 @@ export function verifyPlan(v: VerifyInput): VerifyPlan {
   return { needed, target: best.outputDigest, met, disputed };
 }
 
-/** A uniformly random element (rng returns [0, 1)). */
-export function pickRandom<T>(items: readonly T[], rng: () => number): T | undefined {
-  if (items.length === 0) return undefined;
-  return items[Math.min(items.length - 1, Math.floor(rng() * items.length))];
-}
-
 export interface WhyInput {
   kind: JobKind;
   state: JobState;

@@ -1,7 +1,7 @@
 /** The scheduler's pure core: demand decay, priority, verify plans (table tests). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { contribution, demandAt, expectedCost, logAdd, logPriority, pickRandom, pkgOf, priorityAt, rescore, verifyPlan, DEFAULT_COST_SECONDS, KIND_WEIGHT } from '../../src/coordinator/scheduler.js';
+import { contribution, demandAt, expectedCost, logAdd, logPriority, pkgOf, priorityAt, rescore, verifyPlan, DEFAULT_COST_SECONDS, KIND_WEIGHT } from '../../src/coordinator/scheduler.js';
 
 const H = 1000;
 const d = { halfLifeMs: H, epoch: 0 };
@@ -77,10 +77,6 @@ test('verify plan: queue up to the target, stop when met, more on a dispute, bou
   }
 });
 
-test('pkgOf, pickRandom', () => {
+test('pkgOf', () => {
   for (const [cpv, pkg] of [['app-misc/hello-1.0', 'app-misc/hello'], ['dev-libs/foo-bar-2.3.4-r1', 'dev-libs/foo-bar'], ['x11-libs/gtk+-3.24.41', 'x11-libs/gtk+'], ['media-libs/libpng-1.6.43_p1', 'media-libs/libpng']]) assert.equal(pkgOf(cpv), pkg);
-  assert.equal(pickRandom([], () => 0.5), undefined);
-  assert.equal(pickRandom(['a', 'b', 'c'], () => 0), 'a');
-  assert.equal(pickRandom(['a', 'b', 'c'], () => 0.999999), 'c');
-  assert.equal(pickRandom(['a', 'b', 'c'], () => 0.5), 'b');
 });

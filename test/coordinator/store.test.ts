@@ -51,6 +51,27 @@ function suite(name: string, open: (t: { after: (fn: () => unknown) => void }) =
       assert.deepEqual((await store.queryAttestations({ buildKey: 'bk1' })).map((a) => a.archiveSize), [101, 105, 109]);
     });
 
+    test('a random active builder of another operator: by index from a random key id, wrapping around', async (t) => {
+      const store = await open(t);
+      if (!store) return;
+      const s = store.scheduler;
+      const key = (i: number) => i.toString(16).padStart(2, '0').repeat(32);
+      // Builders 0x10…, 0x40…, 0x70…, 0xa0…: alice (two keys), bob, carol; 0xd0… is quiet; 0xe0… builds for another CHOST.
+      const rows = [[0x10, 'alice', 100], [0x40, 'alice', 100], [0x70, 'bob', 100], [0xa0, 'carol', 100], [0xd0, 'dave', 1], [0xe0, 'erin', 100]] as const;
+      for (const [i, operator, lastSeen] of rows) await s.putBuilder({ keyId: key(i), operator, chost: i === 0xe0 ? 'aarch64-unknown-linux-gnu' : 'x86_64-pc-linux-gnu', backends: ['example'], lastSeen });
+      const pick = async (pivot: number, excluded: string[] = []) => (await s.randomActiveBuilder('x86_64-pc-linux-gnu', 50, excluded, key(pivot)))?.keyId;
+      assert.equal(await pick(0x00), key(0x10));
+      assert.equal(await pick(0x41), key(0x70), 'the first eligible at or after the pivot');
+      assert.equal(await pick(0xb0), key(0x10), 'wraps around past the last key (the quiet and the other-CHOST builders are skipped)');
+      assert.equal(await pick(0x00, ['alice']), key(0x70), "an excluded operator's keys are skipped");
+      assert.equal(await pick(0xb0, ['alice', 'bob']), key(0xa0));
+      assert.equal(await pick(0x00, ['alice', 'bob', 'carol']), undefined, 'nobody eligible');
+      // Over the whole key space every eligible builder gets picked.
+      const seen = new Set<string | undefined>();
+      for (let p = 0; p < 256; p += 8) seen.add(await pick(p, ['bob']));
+      assert.deepEqual([...seen].sort(), [key(0x10), key(0x40), key(0xa0)]);
+    });
+
     test('a failing transaction leaves no trace; log appends stay linear under concurrency', async (t) => {
       const store = await open(t);
       if (!store) return;

@@ -144,6 +144,15 @@ ALTER TABLE jobs ADD COLUMN unlink TEXT;
 `,
     backfill: backfillAbiRefs,
   },
+  {
+    // Verify assignment picks a random active builder by one index descent
+    // from a random key id (scheduler-store.ts randomActiveBuilder) instead of
+    // reading every active builder of the CHOST on each lease call.
+    version: 9,
+    sql: `
+CREATE INDEX builders_chost_key ON builders (chost, key_id);
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

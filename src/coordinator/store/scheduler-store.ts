@@ -199,10 +199,19 @@ export class SchedulerStore {
     await this.db.run('UPDATE builders SET last_seen = ? WHERE key_id = ?', [now, keyId]);
   }
 
-  async activeBuilders(chost: string, since: number): Promise<BuilderRow[]> {
-    return (await this.db.all('SELECT * FROM builders WHERE chost = ? AND last_seen >= ? ORDER BY key_id', [chost, since])).map((r) => ({
-      keyId: String(r.key_id), operator: String(r.operator), chost: String(r.chost), backends: JSON.parse(String(r.backends)) as string[], lastSeen: n(r.last_seen),
-    }));
+  /**
+   * A random builder of `chost` seen since `since` whose operator is not
+   * excluded: the first such key id at or after `pivot` (a random key id),
+   * wrapping around. Key ids are hashes, so this is close to uniform, and it
+   * costs an index descent plus the ineligible keys skipped — not a read of
+   * every active builder.
+   */
+  async randomActiveBuilder(chost: string, since: number, excludedOperators: readonly string[], pivot: string): Promise<BuilderRow | undefined> {
+    const notIn = excludedOperators.length ? ` AND operator NOT IN (${excludedOperators.map(() => '?').join(', ')})` : '';
+    const pick = async (cmp: '>=' | '<') =>
+      (await this.db.all(`SELECT * FROM builders WHERE chost = ? AND key_id ${cmp} ? AND last_seen >= ?${notIn} ORDER BY key_id LIMIT 1`, [chost, pivot, since, ...excludedOperators]))[0];
+    const r = (await pick('>=')) ?? (await pick('<'));
+    return r ? { keyId: String(r.key_id), operator: String(r.operator), chost: String(r.chost), backends: JSON.parse(String(r.backends)) as string[], lastSeen: n(r.last_seen) } : undefined;
   }
 
   async operatorOfBuilder(keyId: string): Promise<string | undefined> {
