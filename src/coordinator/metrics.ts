@@ -11,7 +11,7 @@ import type { Store } from './store/types.js';
 export function registerCoordinatorMetrics(app: FastifyInstance, store: Store, queueLength: () => number | Promise<number> = () => 0): ServerMetrics {
   const m = registerMetrics(app, 'coordinator');
   m.gauge('binswarm_log_size', 'Entries covered by the latest signed checkpoint', async () => (await store.latestCheckpoint())?.size ?? 0);
-  m.gauge('binswarm_peers', 'Registered peers', async () => (await store.listPeers()).length);
+  m.gauge('binswarm_peers', 'Registered peers', () => store.countPeers());
   m.gauge('binswarm_disputes', 'Recorded disputes', async () => (await store.listDisputes()).length);
   m.gauge('binswarm_build_queue_length', 'Build and verify jobs waiting', queueLength);
   const accepted = m.counter('binswarm_attestations_accepted_total', 'Attestations accepted (new or duplicate), one request or batched');

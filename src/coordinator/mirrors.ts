@@ -42,29 +42,37 @@ export type ComputedPlacement = PlacementReply & { byMirror: Map<string, string[
 
 /**
  * Placement is a function of every live mirror and every placed archive, so
- * one computation serves every request for `ttlMs`: mirrors polling their
- * assignments cost one lookup each, not a pass over the whole registry.
+ * one computation serves every request: mirrors polling their assignments
+ * and dashboard views cost one lookup each, not a pass over the registry.
+ * Past `ttlMs` the last result is still served while one new computation
+ * runs in the background (stale-while-revalidate), so no request waits for
+ * a recomputation except the very first.
  */
 export function placementCache(store: Store, pol: TrackerPolicy, ttlMs: number): (now: number) => Promise<ComputedPlacement> {
-  let cached: { at: number; value: Promise<ComputedPlacement> } | undefined;
-  return (now) => {
-    if (!cached || now - cached.at >= ttlMs || now < cached.at) {
-      const value = computePlacement(store, now, pol);
-      cached = { at: now, value };
-      value.catch(() => (cached = undefined));
-    }
-    return cached.value;
+  let current: { at: number; value: ComputedPlacement } | undefined;
+  let running: Promise<ComputedPlacement> | undefined;
+  const refresh = (now: number) =>
+    (running ??= computePlacement(store, now, pol)
+      .then((value) => {
+        current = { at: now, value };
+        return value;
+      })
+      .finally(() => (running = undefined)));
+  return async (now) => {
+    if (!current) return refresh(now);
+    if (now - current.at >= ttlMs || now < current.at) void refresh(now).catch(() => undefined);
+    return current.value;
   };
 }
 
 export async function computePlacement(store: Store, now: number, pol: TrackerPolicy): Promise<ComputedPlacement> {
-  const peers = await store.listPeers();
+  const peers = await store.listMirrorPeers();
   const live = peers.filter((p) => isLiveMirror(p, now, pol));
   const archives = await store.placementArchives(now - pol.demandWindowMs);
   const placed = place(archives, live.map((p) => ({ id: p.keyId, capacity: p.capacity, domain: p.failureDomain })), { minReplicas: pol.minReplicas });
   const byMirror = assignmentsByMirror(placed);
   const size = new Map(archives.map((a) => [a.sha256, a.size]));
-  const down = new Set(peers.filter((p) => isDown(p, pol)).map((p) => p.keyId));
+  const down = new Set(await store.downPeerIds(pol.probeFailuresDown));
   const holders = new Map<string, HolderRecord[]>();
   for (const h of await store.allHolders()) if (!h.partial && h.failures < pol.banAfterReports && !down.has(h.peer)) (holders.get(h.archiveSha256) ?? holders.set(h.archiveSha256, []).get(h.archiveSha256)!).push(h);
   const mirrors: MirrorInfo[] = peers

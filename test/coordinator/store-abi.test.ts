@@ -138,7 +138,7 @@ function suite(name: string, open: (t: { after: (fn: () => unknown) => void }) =
       assert.deepEqual(before.map((r) => r.split(' ')[0]), ['dep:dev-libs/libgreet:0', 'pkg:app-misc/old', 'pkg:app-misc/tool', 'so:libgreet.so.1', 'so:libgreet.so.1']);
       // Back to schema 7 (undoing 8 and what came after it), then forward again.
       await db.tx(async (tx) => {
-        for (const s of ['DROP INDEX builders_chost_key', 'DROP TABLE abi_refs', 'DROP INDEX attestations_output', 'ALTER TABLE jobs DROP COLUMN unlink', 'DELETE FROM schema_migrations WHERE version >= 8']) await tx.run(s);
+        for (const s of ['DROP INDEX builders_chost_key', 'DROP INDEX peers_probe_failures', 'DROP INDEX peers_mirrors', 'DROP TABLE abi_refs', 'DROP INDEX attestations_output', 'ALTER TABLE jobs DROP COLUMN unlink', 'DELETE FROM schema_migrations WHERE version >= 8']) await tx.run(s);
       });
       await migrate(db);
       assert.deepEqual(await refs(db), before);

@@ -147,10 +147,13 @@ ALTER TABLE jobs ADD COLUMN unlink TEXT;
   {
     // Verify assignment picks a random active builder by one index descent
     // from a random key id (scheduler-store.ts randomActiveBuilder) instead of
-    // reading every active builder of the CHOST on each lease call.
+    // reading every active builder of the CHOST on each lease call; placement
+    // reads the peers that are down by index, not every peer.
     version: 9,
     sql: `
 CREATE INDEX builders_chost_key ON builders (chost, key_id);
+CREATE INDEX peers_probe_failures ON peers (probe_failures);
+CREATE INDEX peers_mirrors ON peers (key_id) WHERE roles LIKE '%"mirror"%';
 `,
   },
 ];

@@ -202,6 +202,21 @@ export class SqlStore implements Store {
     return (await this.db.all('SELECT * FROM peers ORDER BY key_id')).map(peer);
   }
 
+  async listMirrorPeers(): Promise<PeerRecord[]> {
+    // roles is a JSON array of role names: the quoted name matches exactly that
+    // role. The condition is written out as in the partial index peers_mirrors
+    // (migration 9), so both databases read the mirrors only.
+    return (await this.db.all(`SELECT * FROM peers WHERE roles LIKE '%"mirror"%' ORDER BY key_id`)).map(peer);
+  }
+
+  async downPeerIds(minFailures: number): Promise<string[]> {
+    return (await this.db.all('SELECT key_id FROM peers WHERE probe_failures >= ?', [minFailures])).map((r) => String(r.key_id));
+  }
+
+  async countPeers(): Promise<number> {
+    return n((await this.db.all('SELECT COUNT(*) AS c FROM peers'))[0]!.c);
+  }
+
   private noncesSincePrune = 0;
 
   async useNonce(keyId: string, nonce: string, expiresAt: number, now: number): Promise<boolean> {

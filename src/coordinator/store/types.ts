@@ -167,6 +167,11 @@ export interface Store {
   upsertPeer(p: PeerRecord): Promise<void>;
   getPeer(keyId: string): Promise<PeerRecord | undefined>;
   listPeers(): Promise<PeerRecord[]>;
+  /** Peers that registered the mirror role (placement reads these, not every peer). */
+  listMirrorPeers(): Promise<PeerRecord[]>;
+  /** Key ids of peers with at least `minFailures` consecutive failed probes (by index). */
+  downPeerIds(minFailures: number): Promise<string[]>;
+  countPeers(): Promise<number>;
   /** False if (keyId, nonce) was already used (a replay). */
   useNonce(keyId: string, nonce: string, expiresAt: number, now: number): Promise<boolean>;
 
