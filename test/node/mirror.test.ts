@@ -20,7 +20,9 @@ test('mirrors: replicas land in distinct failure domains; after kill -9 of one, 
   const first = await waitFor('two mirrors holding the archive', async () => {
     const p = await tr.client.placement();
     const a = p.archives.find((x) => x.sha256 === blob.sha256)!;
-    return a.mirrors.length === 2 && a.holders >= 3 ? a : undefined;
+    // Held for real by both placed mirrors (an earlier placement may have sent a copy elsewhere first).
+    const holdIt = a.mirrors.every((id) => existsSync(join(ms.find((m) => m.keyId === id)!.dir, BlobStore.relPath(blob.sha256))));
+    return a.mirrors.length === 2 && a.holders >= 3 && holdIt ? a : undefined;
   });
   assert.equal(first.target, 2);
   assert.deepEqual(first.mirrors.map(domainOf).sort(), ['siteA', 'siteB']);
