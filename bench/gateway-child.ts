@@ -3,6 +3,7 @@
  * RSS is the gateway's alone. argv[2] is a JSON job; one JSON line out.
  */
 import { TileClient } from '../src/api/tile-client.js';
+import { AttestationPool } from '../src/gateway/attestation-pool.js';
 import { evaluateBuilds, loadKeyStatements } from '../src/gateway/evaluate-builds.js';
 import { Gateway } from '../src/gateway/gateway.js';
 import { LocalDb } from '../src/gateway/local-db.js';
@@ -51,10 +52,13 @@ async function main(): Promise<unknown> {
   db.db.exec('UPDATE statements SET sig = NULL');
   const keys = db.allBuildKeys(job.chost).slice(0, job.sample ?? 10_000);
   const rows = db.attestationsOf(keys);
+  // Two pools of the same size (one thread per core but this one, which shares): one opens attestations, one verifies raw.
+  const opener = new AttestationPool();
   const pool = new VerifyPool();
   const t0 = process.hrtime.bigint();
-  const { verified, evaluated, trusted } = await evaluateBuilds(db, keys, { policy, chost: job.chost, pool, now: new Date(), keys: loadKeyStatements(db) });
+  const { verified, evaluated, trusted } = await evaluateBuilds(db, keys, { policy, chost: job.chost, pool: opener, now: new Date(), keys: loadKeyStatements(db) });
   const evalMs = ms(t0);
+  await opener.close();
   const jobs: VerifyJob[] = rows.map((r) => {
     const env = (JSON.parse(r.leaf.toString('utf8')) as { envelope: Envelope }).envelope;
     const payload = Buffer.from(env.payload, 'base64');

@@ -27,8 +27,8 @@ import type { TrustResult } from '../trust/evaluate.js';
 import type { PrivateKey } from '../trust/keys.js';
 import { publicKeyFromRaw } from '../trust/keys.js';
 import { variantsFor, type Policy } from '../trust/policy.js';
-import { VerifyPool } from '../trust/verify-pool.js';
 import { ArchiveCache } from './archive-cache.js';
+import { AttestationPool } from './attestation-pool.js';
 import { evaluateBuilds, loadKeyStatements, type KeyStatements } from './evaluate-builds.js';
 import type { LocalUse } from './local-config.js';
 import { Listing } from './listing.js';
@@ -92,7 +92,7 @@ export class Gateway {
   readonly client: CoordinatorClient;
   readonly tiles: TileClient;
   readonly archives: ArchiveCache;
-  private readonly pool = new VerifyPool();
+  private readonly pool = new AttestationPool();
   private readonly now: () => number;
   /** Why the last refresh failed (cleared by a good one). */
   lastProblem: RefreshProblem | undefined;

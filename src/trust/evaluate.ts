@@ -95,6 +95,9 @@ function short(id: string): string {
   return id.slice(0, 12);
 }
 
+/** The certificate chains and revocations of one evaluation, reusable across batches of attestations. */
+export type TrustContext = Chains;
+
 interface Chains {
   operators: Map<string, ValidCert[]>;
   builders: Map<string, ValidCert[]>;
@@ -102,7 +105,7 @@ interface Chains {
 }
 
 /** Certificates with a valid chain to a root, and the revocations that have authority over their key. */
-function chains(input: TrustInput, now: number): Chains {
+function chains(input: Pick<TrustInput, 'certificates' | 'revocations' | 'policy'>, now: number): Chains {
   const roots = new Map(input.policy.roots.map((k) => [k.id, k]));
   const operators = new Map<string, ValidCert[]>();
   const builders = new Map<string, ValidCert[]>();
@@ -211,9 +214,14 @@ function judge(s: LoggedStatement, ctx: Chains, now: number, verified?: Readonly
   };
 }
 
-export function evaluateTrust(input: TrustInput): TrustResult[] {
+/** Opens the certificates and revocations once, for evaluating many batches of attestations at the same `now`. */
+export function trustContext(input: Pick<TrustInput, 'certificates' | 'revocations' | 'policy' | 'now'>): TrustContext {
+  return chains(input, input.now.getTime());
+}
+
+/** `ctx` (from trustContext over the same certificates, revocations, policy and now) saves re-opening them. */
+export function evaluateTrust(input: TrustInput, ctx: TrustContext = trustContext(input)): TrustResult[] {
   const now = input.now.getTime();
-  const ctx = chains(input, now);
   const groups = new Map<string, { first: Attestation; verdicts: AttestationVerdict[]; counted: Counted[] }>();
   const orphans: AttestationVerdict[] = [];
   for (const s of input.attestations) {
