@@ -20,10 +20,14 @@ export interface LeafJob {
 
 /** Below this many leaves a batch is opened on the calling thread. */
 const INLINE_BELOW = 8;
-/** Leaves per chunk: big enough that posting costs little, small enough to balance. */
-const CHUNK = 128;
-/** Chunks in flight per worker, so a worker never waits for the next one. */
-const IN_FLIGHT = 2;
+/** Leaves per chunk (a few ms of work): big enough that posting costs little, small enough to balance. */
+const CHUNK = 64;
+/**
+ * Chunks in flight per worker: enough (tens of ms) that a worker does not
+ * run dry while the calling thread reads rows or evaluates, few enough that
+ * the calling thread is not left waiting at the end.
+ */
+const IN_FLIGHT = 8;
 
 interface Chunk {
   jobs: readonly LeafJob[];
