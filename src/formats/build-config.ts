@@ -62,7 +62,16 @@ function flatCanonical(config: object, omit?: readonly string[]): string {
     const flat = typeof v === 'string' || (typeof v === 'number' && Number.isSafeInteger(v)) || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
     if (!flat) return canonicalJson(omit ? Object.fromEntries(keys.map((key) => [key, (config as Record<string, unknown>)[key]])) : config);
   }
-  return JSON.stringify(config, keys);
+  // The values in key order in a fresh object: V8 writes a plain object about
+  // twice as fast as through a key list. Not for keys a plain object would
+  // reorder (integer-like) or treat specially (__proto__).
+  const ordered: Record<string, unknown> = {};
+  for (const k of keys) {
+    const c = k.charCodeAt(0);
+    if ((c >= 48 && c <= 57) || k === '__proto__') return JSON.stringify(config, keys);
+    ordered[k] = (config as Record<string, unknown>)[k];
+  }
+  return JSON.stringify(ordered);
 }
 
 export function buildConfigJson(config: BuildConfig): string {

@@ -175,7 +175,8 @@ export class LocalDb {
 
   private withLeaves(rows: (Omit<StoredStatement, 'leaf'> & { off: number; len: number })[]): StoredStatement[] {
     return rows.map(({ off, len, ...r }) => {
-      const leaf = Buffer.alloc(len);
+      // Not zero-filled: every byte is read below, or the read fails.
+      const leaf = Buffer.allocUnsafe(len);
       if (off + len > this.committedEnd || readSync(this.fd, leaf, 0, len, off) !== len) throw new BinswarmError('LOCAL_STATE_DAMAGED', `leaf ${r.idx} is missing from leaves.dat`);
       return { ...r, leaf };
     });

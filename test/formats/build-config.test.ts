@@ -25,6 +25,16 @@ test('the fast build-config serialisation is RFC 8785 canonical JSON (any string
   );
 });
 
+test('odd keys (integer-like, __proto__) still serialise canonically', () => {
+  for (const extra of ['10', '9', '0', '__proto__', 'constructor', '_a']) {
+    const c: Record<string, unknown> = { v: 1, cpv: 'a/b-1', use: ['x'] };
+    Object.defineProperty(c, extra, { value: 'y', enumerable: true, writable: true, configurable: true });
+    const expected = canonicalJson(c);
+    assert.ok(expected.includes(`"${extra}":"y"`));
+    assert.equal(buildConfigJson(c as unknown as BuildConfig), expected, extra);
+  }
+});
+
 test('links: in buildKey, not in configKey; absent links leave the buildKey as it was', () => {
   const base: BuildConfig = { v: 1, cpv: 'app-misc/tool-1.0', repo: 'gentoo', ebuild: 'e'.repeat(64), eclasses: [], eapi: '8', chost: 'x86_64-pc-linux-gnu', arch: 'amd64', use: [], cflags: '-O2', cxxflags: '-O2', ldflags: '', features: [], installMask: '', depAbi: [] };
   const v1 = { ...base, links: ['libc.so.6', 'libgreet.so.1'] };
