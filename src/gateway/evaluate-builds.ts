@@ -8,9 +8,8 @@
  * ambiguous.
  */
 import type { Envelope } from '../trust/dsse.js';
-import { evaluateTrust, trustContext, type LoggedStatement } from '../trust/evaluate.js';
+import { evaluateTrust, trustContext, type AttestationFacts, type LoggedStatement } from '../trust/evaluate.js';
 import type { Policy } from '../trust/policy.js';
-import type { Attestation } from '../trust/statements.js';
 import type { AttestationPool } from './attestation-pool.js';
 import type { LeafVerdict } from './open-leaf.js';
 import type { LocalDb, StoredStatement } from './local-db.js';
@@ -57,9 +56,9 @@ function startOpening(db: LocalDb, chunk: readonly string[], pool: AttestationPo
  * returns the attestations that take part (a forged one is simply not a
  * statement), opened, keyed by an identity object of their own.
  */
-function recordVerdicts(db: LocalDb, rows: StoredStatement[], verdicts: LeafVerdict[]): { statements: LoggedStatement[]; opened: Map<unknown, Attestation>; verified: number } {
+function recordVerdicts(db: LocalDb, rows: StoredStatement[], verdicts: LeafVerdict[]): { statements: LoggedStatement[]; opened: Map<unknown, AttestationFacts>; verified: number } {
   const statements: LoggedStatement[] = [];
-  const opened = new Map<unknown, Attestation>();
+  const opened = new Map<unknown, AttestationFacts>();
   let verified = 0;
   rows.forEach((row, i) => {
     const v = verdicts[i]!;

@@ -6,6 +6,7 @@
  * on the calling thread, so the checks cannot differ between the two.
  */
 import { isBinswarmError } from '../errors.js';
+import type { AttestationFacts } from '../trust/evaluate.js';
 import { openAttestation, openVerifiedAttestation, type Attestation } from '../trust/statements.js';
 
 /** What evaluation needs from a leaf, or why it is not a statement. */
@@ -14,7 +15,26 @@ export type LeafVerdict =
   | { skip: true }
   | { error: { code: string; message: string }; logTime?: number }
   /** `signer` is the key that verified (or, with verify off, the builder named inside). */
-  | { statement: Attestation; signer: string; logTime?: number };
+  | { statement: AttestationFacts; signer: string; logTime?: number };
+
+/**
+ * What evaluation reads of a checked statement, and no more: the rest of the
+ * build config (flag lists, eclasses, ABI deps) is checked here and only
+ * costs copying between threads.
+ */
+function factsOf(a: Attestation): AttestationFacts {
+  return {
+    builder: a.builder,
+    kind: a.kind,
+    cpv: a.cpv,
+    buildKey: a.buildKey,
+    configKey: a.configKey,
+    outputDigest: a.outputDigest,
+    archive: a.archive,
+    time: a.time,
+    buildConfig: { chost: a.buildConfig.chost, installMask: a.buildConfig.installMask },
+  };
+}
 
 export function openLeaf(bytes: Uint8Array, verify: boolean): LeafVerdict {
   let envelope: unknown;
@@ -30,10 +50,10 @@ export function openLeaf(bytes: Uint8Array, verify: boolean): LeafVerdict {
   try {
     if (!verify) {
       const statement = openVerifiedAttestation(envelope);
-      return { statement, signer: statement.builder.keyId, ...at };
+      return { statement: factsOf(statement), signer: statement.builder.keyId, ...at };
     }
     const { statement, signer } = openAttestation(envelope);
-    return { statement, signer, ...at };
+    return { statement: factsOf(statement), signer, ...at };
   } catch (e) {
     if (!isBinswarmError(e)) throw e;
     return { error: { code: e.code, message: e.message }, ...at };

@@ -18,6 +18,11 @@ export { MAX_SIGNER_SKEW_MS, type LoggedStatement } from './log-time.js';
 
 export type TrustStatus = 'trusted' | 'untrusted' | 'disputed' | 'opted-out';
 
+/** What evaluation reads of an attestation (an opened one may carry just this). */
+export type AttestationFacts = Pick<Attestation, 'builder' | 'kind' | 'cpv' | 'buildKey' | 'configKey' | 'outputDigest' | 'archive' | 'time'> & {
+  buildConfig: Pick<Attestation['buildConfig'], 'chost' | 'installMask'>;
+};
+
 export interface OperatorVote {
   keyId: string;
   name: string;
@@ -76,7 +81,7 @@ export interface TrustInput {
   /** Attestation envelopes (by identity) whose signatures the caller verified already: not verified again. */
   verified?: ReadonlySet<unknown>;
   /** Attestations the caller opened (schema, signature) already, by envelope identity: taken as they are. */
-  opened?: ReadonlyMap<unknown, Attestation>;
+  opened?: ReadonlyMap<unknown, AttestationFacts>;
 }
 
 interface ValidCert {
@@ -160,17 +165,17 @@ function chains(input: Pick<TrustInput, 'certificates' | 'revocations' | 'policy
 }
 
 interface Counted {
-  statement: Attestation;
+  statement: AttestationFacts;
   operator: ValidCert;
   builder: ValidCert;
 }
 
-type Judged = { verdict: AttestationVerdict; counted?: Counted; statement?: Attestation };
+type Judged = { verdict: AttestationVerdict; counted?: Counted; statement?: AttestationFacts };
 
-function judge(s: LoggedStatement, ctx: Chains, now: number, verified?: ReadonlySet<unknown>, opened?: ReadonlyMap<unknown, Attestation>): Judged {
+function judge(s: LoggedStatement, ctx: Chains, now: number, verified?: ReadonlySet<unknown>, opened?: ReadonlyMap<unknown, AttestationFacts>): Judged {
   const at = positionOf(s, now);
   const where = { logTime: iso(at.logTime), logIndex: at.logIndex, logTimeFrom: at.fromLog ? ('log' as const) : ('now' as const) };
-  let statement: Attestation;
+  let statement: AttestationFacts;
   try {
     statement = opened?.get(s.envelope) ?? (verified?.has(s.envelope) ? openVerifiedAttestation(s.envelope) : openAttestation(s.envelope).statement);
   } catch (e) {
@@ -222,7 +227,7 @@ export function trustContext(input: Pick<TrustInput, 'certificates' | 'revocatio
 /** `ctx` (from trustContext over the same certificates, revocations, policy and now) saves re-opening them. */
 export function evaluateTrust(input: TrustInput, ctx: TrustContext = trustContext(input)): TrustResult[] {
   const now = input.now.getTime();
-  const groups = new Map<string, { first: Attestation; verdicts: AttestationVerdict[]; counted: Counted[] }>();
+  const groups = new Map<string, { first: AttestationFacts; verdicts: AttestationVerdict[]; counted: Counted[] }>();
   const orphans: AttestationVerdict[] = [];
   for (const s of input.attestations) {
     const { verdict, counted, statement } = judge(s, ctx, now, input.verified, input.opened);
@@ -240,7 +245,7 @@ export function evaluateTrust(input: TrustInput, ctx: TrustContext = trustContex
   return results.sort((a, b) => a.cpv.localeCompare(b.cpv) || a.buildKey.localeCompare(b.buildKey));
 }
 
-function decide(buildKey: string, g: { first: Attestation; verdicts: AttestationVerdict[]; counted: Counted[] }, policy: TrustInput['policy']): TrustResult {
+function decide(buildKey: string, g: { first: AttestationFacts; verdicts: AttestationVerdict[]; counted: Counted[] }, policy: TrustInput['policy']): TrustResult {
   const byOutput = new Map<string, { ops: Map<string, OperatorVote>; archives: Map<string, Attestation['archive']> }>();
   for (const c of g.counted) {
     const o = byOutput.get(c.statement.outputDigest) ?? { ops: new Map<string, OperatorVote>(), archives: new Map<string, Attestation["archive"]>() };
