@@ -13,13 +13,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { CoordinatorClient } from '../../src/api/client.js';
 import { parsePackagesIndex } from '../../src/formats/packages-index.js';
 import { openAttestation } from '../../src/trust/statements.js';
 import { runCli } from '../helpers/cli.js';
-import { hasProgram, need, portageToolsDir, tempDir } from '../helpers/env.js';
-import { operatorWorld, policyFile, type OperatorFiles } from '../helpers/operators.js';
-import { portageAvailable, portageSource, startPortageConsumer, type ConsumerPhase } from '../helpers/portage.js';
+import { hasProgram, need, tempDir } from '../helpers/env.js';
+import { policyFile } from '../helpers/operators.js';
+import { portageAvailable, startPortageConsumer, type ConsumerPhase } from '../helpers/portage.js';
+import { portageBuilderNetwork } from '../helpers/portage-builder.js';
 import { startBinswarm, until, type Running } from '../helpers/procs.js';
 
 const summary = (p: ConsumerPhase) => JSON.stringify({ ...p, log_tail: undefined }) + `\n${p.log_tail.slice(-4000)}`;
@@ -29,20 +29,8 @@ test('real Portage consumer: libgreet gets a new ABI, builders rebuild hello by 
   if (!need(t, portageAvailable, 'the real Portage tools (../shared/tools/portage)')) return;
   if (!need(t, hasProgram('cc') && hasProgram('ar', ['--version']), 'gcc and ar for Portage builds')) return;
   const dir = await tempDir(t);
-  const w = operatorWorld(dir, ['alice']);
-  const coord = await startBinswarm<{ listening: string }>(['coordinator', '--data', join(dir, 'coord'), '--listen', '127.0.0.1:0', '--roots', w.rootPub, '--verify-target', '1', '--heartbeat', '10'], t);
-  const C = coord.ready.listening;
-  const client = new CoordinatorClient(C);
-  const alice = w.people[0] as OperatorFiles;
   // One builder, one fixed build prefix; restarted below with a repository that has libgreet-2.0.
-  const startBuilder = (env: Record<string, string>) =>
-    startBinswarm<{ listening: string }>(
-      ['node', '--roles', 'build', '--coordinator', C, '--data', join(dir, 'node-alice'), '--key', alice.key, ...alice.certs.flatMap((c) => ['--cert', c]), '--listen', '127.0.0.1:0', '--poll', '0.2', '--json',
-        '--backend', 'portage', '--portage-command', `python3 ${join(portageToolsDir, 'build_pkgs.py')}`, '--portage-prefix', join(dir, 'prefix', 'p')],
-      t,
-      60_000,
-      { PORTAGE_SRC: portageSource(), ...env },
-    );
+  const { w, coord, C, client, startBuilder } = await portageBuilderNetwork(t, dir);
   let builder: Running<{ listening: string }> = await startBuilder({});
   const explain = () => `--- builder\n${builder.stderr().slice(-4000)}\n--- coordinator\n${coord.stderr().slice(-2000)}`;
   // The consumer's profile defaults (IUSE +nls, +static-libs): what Portage on its side wants.

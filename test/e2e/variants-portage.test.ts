@@ -9,31 +9,21 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { CoordinatorClient } from '../../src/api/client.js';
 import { installMaskOfVariant } from '../../src/formats/install-mask.js';
 import { openAttestation } from '../../src/trust/statements.js';
 import { runCli } from '../helpers/cli.js';
-import { hasProgram, need, portageToolsDir, tempDir } from '../helpers/env.js';
-import { operatorWorld, policyFile, type OperatorFiles } from '../helpers/operators.js';
-import { portageAvailable, portageSource, runGetbinpkg } from '../helpers/portage.js';
+import { hasProgram, need, tempDir } from '../helpers/env.js';
+import { policyFile } from '../helpers/operators.js';
+import { portageAvailable, runGetbinpkg } from '../helpers/portage.js';
+import { portageBuilderNetwork } from '../helpers/portage-builder.js';
 import { startBinswarm } from '../helpers/procs.js';
 
 test('slim greet-doc: built by a portage builder with INSTALL_MASK, listed by a slim gateway, installed by emerge without /usr/share/doc', { timeout: 300_000 }, async (t) => {
   if (!need(t, portageAvailable, 'the real Portage tools (../shared/tools/portage)')) return;
   if (!need(t, hasProgram('cc') && hasProgram('ar', ['--version']), 'gcc and ar for Portage builds')) return;
   const dir = await tempDir(t);
-  const w = operatorWorld(dir, ['alice']);
-  const coord = await startBinswarm<{ listening: string }>(['coordinator', '--data', join(dir, 'coord'), '--listen', '127.0.0.1:0', '--roots', w.rootPub, '--verify-target', '1', '--heartbeat', '10'], t);
-  const C = coord.ready.listening;
-  const client = new CoordinatorClient(C);
-  const alice = w.people[0] as OperatorFiles;
-  const b = await startBinswarm<{ listening: string }>(
-    ['node', '--roles', 'build', '--coordinator', C, '--data', join(dir, 'node-alice'), '--key', alice.key, ...alice.certs.flatMap((c) => ['--cert', c]), '--listen', '127.0.0.1:0', '--poll', '0.2', '--json',
-      '--backend', 'portage', '--portage-command', `python3 ${join(portageToolsDir, 'build_pkgs.py')}`, '--portage-prefix', join(dir, 'prefix', 'p')],
-    t,
-    60_000,
-    { PORTAGE_SRC: portageSource() },
-  );
+  const { w, C, client, startBuilder } = await portageBuilderNetwork(t, dir);
+  const b = await startBuilder();
   const r = await runCli(['request', '=app-doc/greet-doc-1.0', '--repo', 'test_repo', '--variant', 'slim', '--coordinator', C, '--key', w.consumer, '--json']);
   assert.equal(r.code, 0, r.stderr);
   const deadline = Date.now() + 240_000;
