@@ -311,24 +311,13 @@ export interface DisputeReply {
 
 // ---- demand, scheduling, disputes: wire types ----
 
-/** A configuration as demanded: everything a builder must honour. */
-export interface JobSpec {
-  cpv: string;
-  repo: string;
-  chost: string;
-  arch: string;
-  /** Enabled IUSE flags, sorted. */
-  use: string[];
-  cflags: string;
-  cxxflags: string;
-  ldflags: string;
-  features: string[];
-  installMask: string;
-  /** sha256 of the .ebuild when the demander knew it (census always does); a builder refuses when its tree's differs. */
-  ebuild?: string;
-  eclasses?: string[];
-  eapi?: string;
-}
+/**
+ * A configuration as demanded: everything a builder must honour — the
+ * build config without what only the build itself decides (depAbi, links).
+ * The ebuild's sha256, eclasses and EAPI are there when the demander knew
+ * them (a census always does); a builder refuses when its tree's differ.
+ */
+export type JobSpec = Omit<BuildConfig, 'v' | 'depAbi' | 'links' | 'ebuild' | 'eclasses' | 'eapi'> & Partial<Pick<BuildConfig, 'ebuild' | 'eclasses' | 'eapi'>>;
 
 export type JobKind = 'build' | 'verify' | 'abi-rebuild';
 export type JobState = 'queued' | 'leased' | 'done' | 'failed' | 'refused';

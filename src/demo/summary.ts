@@ -6,7 +6,7 @@
  * gathers its inputs over the same HTTP APIs any client uses.
  */
 import type { CoordinatorClient } from '../api/client.js';
-import type { DisputeReply, JobSpec, PackageGroup, PlacementReply, QueueItem } from '../api/v1.js';
+import type { JobSpec, PackageGroup, PlacementReply, QueueItem } from '../api/v1.js';
 import { openAttestation } from '../trust/statements.js';
 
 export interface DemoRequest {
@@ -24,6 +24,8 @@ export interface GatewayStatus {
 
 export interface ConfigSummary {
   cpv: string;
+  /** Distinct outputs attested for its newest build (more than one: a dispute). */
+  outputs: number;
   use: string[];
   /** Most operators agreeing on one output (the trust level). */
   level: number;
@@ -53,7 +55,6 @@ export interface SummaryInputs {
   requests: DemoRequest[];
   groups: Map<string, PackageGroup[]>;
   jobs: QueueItem[];
-  disputes: DisputeReply[];
   placement: PlacementReply;
   gateway: GatewayStatus | undefined;
   /** Builder key id → operator name. */
@@ -86,7 +87,7 @@ export function summarise(i: SummaryInputs): DemoSummary {
     const verdict = g ? verdicts.get(g.buildKey)?.status ?? 'not seen yet' : 'not built yet';
     const jobs = count(i.jobs.filter((j) => j.configKey === r.configKey), (j) => `${j.kind} ${j.state}`);
     return {
-      cpv: r.spec.cpv, use: r.spec.use, level: best.size, operators: [...best].sort(), binrev: g?.binrev ?? null, disputed: g?.disputed ?? false,
+      cpv: r.spec.cpv, outputs: byOutput.size, use: r.spec.use, level: best.size, operators: [...best].sort(), binrev: g?.binrev ?? null, disputed: g?.disputed ?? false,
       verdict, listed: [...archives].some((a) => listedArchives.has(a)), jobs: Object.entries(jobs).map(([k, n]) => `${n} ${k}`).sort().join(', '),
     };
   });
@@ -96,7 +97,8 @@ export function summarise(i: SummaryInputs): DemoSummary {
     allTrusted: packages.length > 0 && packages.every((p) => p.verdict === 'trusted' && p.listed),
     queue: count(i.jobs, (j) => j.state),
     running: i.jobs.filter((j) => j.state === 'leased').map((j) => ({ cpv: j.cpv, kind: j.kind, builder: j.holder ? name(j.holder) : '?' })),
-    disputes: i.disputes.map((d) => ({ cpv: d.cpv, outputs: d.outputDigests.length })),
+    // The requested configurations' own disputes: read with their groups, not the network's list.
+    disputes: packages.filter((p) => p.disputed).map((p) => ({ cpv: p.cpv, outputs: p.outputs })),
     mirrors: i.placement.mirrors.map((m) => ({ domain: m.domain, live: m.live, assigned: m.assigned, assignedBytes: m.assignedBytes })),
     replication: { archives: archives.length, belowTarget: archives.filter((a) => a.holders < a.target).length, minHolders: archives.length ? Math.min(...archives.map((a) => a.holders)) : null },
     gateway: { listed: i.gateway?.listed.length ?? 0, packagesServed: i.gateway?.contribution.packagesServed ?? 0, bytesServed: i.gateway?.contribution.bytesServed ?? 0, checkpointSize: i.gateway?.checkpointSize ?? null },
@@ -113,7 +115,7 @@ export async function readSummary(client: CoordinatorClient, gatewayUrl: string,
   const status = <T>(url: string) => fetch(`${url}/-/status`).then((r) => (r.ok ? (r.json() as Promise<T>) : undefined), () => undefined);
   const gateway = await status<GatewayStatus>(gatewayUrl);
   const nodes = await Promise.all(nodeUrls.map(async (n) => ({ name: n.name, status: await status<SummaryInputs['nodes'][number]['status']>(n.url) })));
-  return summarise({ requests, groups, jobs, disputes: await client.disputes(), placement: await client.placement(), gateway, operatorOf, nodes });
+  return summarise({ requests, groups, jobs, placement: await client.placement(), gateway, operatorOf, nodes });
 }
 
 const size = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);

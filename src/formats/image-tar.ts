@@ -8,8 +8,8 @@ import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { ImageDigester, type ImageEntry } from './digests.js';
 import { ImageEntryRule } from './image-entry.js';
-import { tarError, type TarLimits } from './tar.js';
-import { StrictTarParser } from './tar-strict.js';
+import type { TarLimits } from './tar.js';
+import { feedStrictParser, StrictTarParser } from './tar-strict.js';
 
 export interface ImageSummary {
   imageDigest: string;
@@ -66,25 +66,16 @@ export async function digestImageTar(source: Readable, limits: Partial<TarLimits
       source.destroy();
       reject(e);
     };
-    source.on('data', (chunk: Buffer) => {
-      if (done) return;
-      try {
-        onChunk?.(chunk);
-        parser.push(chunk);
-      } catch (e) {
-        fail(e);
-      }
+    feedStrictParser(source, parser, {
+      subject,
+      stopped: () => done,
+      fail,
+      end: () => {
+        done = true;
+        resolve();
+      },
+      onChunk,
     });
-    source.once('end', () => {
-      try {
-        parser.end();
-      } catch (e) {
-        return fail(e);
-      }
-      done = true;
-      resolve();
-    });
-    source.once('error', (e) => fail(tarError(e, subject)));
   });
   return { imageDigest: digester.digest(), entries: digester.count, bytes, ...(wantListing ? { listing: digester.listing() } : {}) };
 }

@@ -5,8 +5,8 @@
  * through a PassThrough per entry; when one is full the source pauses.
  */
 import { PassThrough, type Readable } from 'node:stream';
-import { StrictTarParser, type StrictTarHeader } from './tar-strict.js';
-import { tarError, type TarLimits } from './tar.js';
+import { feedStrictParser, StrictTarParser, type StrictTarHeader } from './tar-strict.js';
+import type { TarLimits } from './tar.js';
 
 export async function* strictTarEntries(source: Readable, limits: Partial<TarLimits> = {}, subject?: string): AsyncGenerator<{ header: StrictTarHeader; stream: Readable }, void, undefined> {
   const queue: { header: StrictTarHeader; stream: PassThrough }[] = [];
@@ -51,24 +51,15 @@ export async function* strictTarEntries(source: Readable, limits: Partial<TarLim
     limits,
     subject,
   );
-  source.on('data', (chunk: Buffer) => {
-    if (failure !== undefined) return;
-    try {
-      parser.push(chunk);
-    } catch (e) {
-      fail(e);
-    }
+  feedStrictParser(source, parser, {
+    subject,
+    stopped: () => failure !== undefined,
+    fail,
+    end: () => {
+      ended = true;
+      wake();
+    },
   });
-  source.once('end', () => {
-    try {
-      parser.end();
-    } catch (e) {
-      return fail(e);
-    }
-    ended = true;
-    wake();
-  });
-  source.once('error', (e) => fail(tarError(e, subject)));
   try {
     for (;;) {
       const next = queue.shift();

@@ -23,8 +23,9 @@
  *    are what tar-stream reported before (digests did not change), except
  *    that PAX uid/gid are applied as tarfile applies them.
  */
+import type { Readable } from 'node:stream';
 import { BinswarmError } from '../errors.js';
-import { DEFAULT_TAR_LIMITS, limitError, type TarErrorCode, type TarLimits } from './tar.js';
+import { DEFAULT_TAR_LIMITS, limitError, tarError, type TarErrorCode, type TarLimits } from './tar.js';
 
 /** One entry's header, in tar-stream's vocabulary (type null: a typeflag no image may hold). */
 export interface StrictTarHeader {
@@ -280,4 +281,32 @@ export class StrictTarParser {
     if ((records.has('path') && this.longName !== undefined) || (records.has('linkpath') && this.longLink !== undefined)) throw bad('both a GNU long name and a PAX name for one entry (readers disagree on which wins)', this.subject);
     this.pax = records;
   }
+}
+
+/**
+ * Feeds `source` into `parser` from its 'data' events, synchronously, so a
+ * decompressor is read as fast as it writes. The first error — the
+ * parser's or the stream's (as a tar error naming `subject`) — goes to
+ * `fail`; a clean end of both to `end`. Chunks after `stopped()` are
+ * ignored; `onChunk` sees each chunk before the parser does.
+ */
+export function feedStrictParser(source: Readable, parser: StrictTarParser, o: { subject?: string; stopped: () => boolean; fail: (e: unknown) => void; end: () => void; onChunk?: (chunk: Buffer) => void }): void {
+  source.on('data', (chunk: Buffer) => {
+    if (o.stopped()) return;
+    try {
+      o.onChunk?.(chunk);
+      parser.push(chunk);
+    } catch (e) {
+      o.fail(e);
+    }
+  });
+  source.once('end', () => {
+    try {
+      parser.end();
+    } catch (e) {
+      return o.fail(e);
+    }
+    o.end();
+  });
+  source.once('error', (e) => o.fail(tarError(e, o.subject)));
 }
