@@ -4,6 +4,7 @@
  * fails the test instead, so CI cannot pass by skipping.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -63,4 +64,16 @@ export async function tempDir(t: TestContext | { after: (fn: () => unknown) => v
 /** Reads a JSON data file from test/fixtures/<area>/ (it stays in the source tree; tsc does not copy it). */
 export function loadTestFixture<T = unknown>(area: string, name: string): T {
   return JSON.parse(readFileSync(join(repoRoot, 'test', 'fixtures', area, name), 'utf8')) as T;
+}
+
+/** A free port from the kernel, for servers that cannot listen on port 0 themselves (nginx, PostgreSQL). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
 }

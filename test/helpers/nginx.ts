@@ -1,26 +1,19 @@
 /** A real nginx serving a directory as static files, for tests and benchmarks (nginx is a Debian package in .ci/run). */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from './env.js';
 
 const NGINX = ['/usr/sbin/nginx', 'nginx'].find((p) => spawnSync(p, ['-v'], { stdio: 'ignore' }).error === undefined);
 export const hasNginx = NGINX !== undefined;
 
-/** nginx cannot listen on port 0: take a free port from the kernel, then hand it over. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-/** Serves `root` (as the current user: temp dirs are private) at http://127.0.0.1:PORT/ until `stop()`; `workDir` holds its config, pid and logs. */
-export async function startNginx(root: string, workDir: string, opts: { workers?: number } = {}): Promise<{ url: string; stop: () => Promise<void> }> {
+/**
+ * Serves `root` (as the current user: temp dirs are private) at
+ * http://127.0.0.1:PORT/ until `stop()`; `workDir` holds its config, pid and
+ * logs. Tiles get the cache headers of C2SP tlog-tiles; `rate` caps each
+ * download under /blobs/ (a slow holder of the blob layout).
+ */
+export async function startNginx(root: string, workDir: string, opts: { workers?: number; rate?: string } = {}): Promise<{ url: string; stop: () => Promise<void> }> {
   if (!NGINX) throw new Error('nginx is not installed');
   mkdirSync(join(workDir, 'tmp'), { recursive: true });
   const port = await freePort();
@@ -46,6 +39,7 @@ http {
     root ${root};
     location /tile/ { add_header Cache-Control "public, max-age=31536000, immutable"; }
     location = /checkpoint { add_header Cache-Control "no-cache"; }
+    location /blobs/ { ${opts.rate ? `limit_rate ${opts.rate};` : ''} }
   }
 }
 `,

@@ -5,11 +5,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { need } from './env.js';
+import { freePort, need } from './env.js';
 
 function binDir(): string | undefined {
   const base = '/usr/lib/postgresql';
@@ -23,17 +22,6 @@ const asRoot = process.getuid?.() === 0;
 const postgresUser = asRoot ? (spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim() || undefined) : undefined;
 
 export const hasPostgres = BIN !== undefined && (!asRoot || postgresUser !== undefined);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 function run(cmd: string, args: string[]): void {
   const argv = asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] as const : [cmd, args] as const;

@@ -5,9 +5,7 @@
  * each with its own blob store.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { CoordinatorClient } from '../../src/api/client.js';
@@ -19,7 +17,8 @@ import { pieceHashesOf, pieceRootOf } from '../../src/transfer/pieces.js';
 import { writeKeyPair } from '../../src/trust/files.js';
 import { generateKey, type PrivateKey } from '../../src/trust/keys.js';
 import { signAttestation } from '../../src/trust/statements.js';
-import { hasProgram, tempDir } from './env.js';
+import { tempDir } from './env.js';
+import { hasNginx, startNginx as startNginxIn } from './nginx.js';
 import { startBinswarm, type Running } from './procs.js';
 import { config, DAY, World } from './trust-world.js';
 
@@ -102,60 +101,13 @@ export async function startHolder(t: T, tr: Tracker, blobs: Blob[], opts: { uplo
   return { run, url: run.ready.listening, dir, keyId: run.ready.keyId };
 }
 
-export const hasNginx = hasProgram('nginx', ['-v']);
+export { hasNginx };
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** nginx serving `root` read-only on loopback (the blob layout as static files). */
+/** nginx serving `root` read-only on loopback (the blob layout as static files), stopped after the test. */
 export async function startNginx(t: T, root: string, opts: { rate?: string } = {}): Promise<{ url: string; stop: () => Promise<void> }> {
-  const dir = await tempDir(t, 'binswarm-nginx-');
-  const port = await freePort();
-  const conf = join(dir, 'nginx.conf');
-  await writeFile(
-    conf,
-    `daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi; uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  sendfile on;
-  server {
-    listen 127.0.0.1:${port};
-    root ${root};
-    location /blobs/ { ${opts.rate ? `limit_rate ${opts.rate};` : ''} }
-  }
-}
-`,
-  );
-  const proc = spawn('nginx', ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  proc.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const stop = () =>
-    new Promise<void>((r) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return r();
-      proc.once('exit', () => r());
-      proc.kill('SIGTERM');
-    });
-  t.after(stop);
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(`${url}/`).then(() => true, () => false)) return { url, stop };
-    if (proc.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nginx did not start: ${err}`);
+  const n = await startNginxIn(root, await tempDir(t, 'binswarm-nginx-'), opts);
+  t.after(n.stop);
+  return n;
 }
 
 /** Polls `check` until it returns a value (not a timed assertion: the limit only bounds a hang). */
